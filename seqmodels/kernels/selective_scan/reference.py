@@ -1,0 +1,102 @@
+"""Reference selective scan: a plain PyTorch loop over time that defines the operation.
+
+Every fast backend (cpu, triton) has this signature and is tested against this function. It runs
+in float64 when given float64 inputs, so tests can measure a backend's error against exact math.
+The math is in KERNELS.md; symbols follow the Mamba paper (Δ = delta, A, B, C, D, h = state).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def check_scan_inputs(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None = None,
+    z: Tensor | None = None,
+    delta_bias: Tensor | None = None,
+    initial_state: Tensor | None = None,
+) -> None:
+    """Raise ValueError naming the first argument whose shape breaks the scan's contract."""
+    if u.dim() != 3:
+        raise ValueError(f"u must be (batch, d_inner, L), got shape {tuple(u.shape)}")
+    batch, dim, length = u.shape
+    n = A.shape[-1] if A.dim() == 2 else -1
+    expected = {
+        "delta": (delta, (batch, dim, length)),
+        "A": (A, (dim, n)),
+        "B": (B, (batch, n, length)),
+        "C": (C, (batch, n, length)),
+        "D": (D, (dim,)),
+        "z": (z, (batch, dim, length)),
+        "delta_bias": (delta_bias, (dim,)),
+        "initial_state": (initial_state, (batch, dim, n)),
+    }
+    for name, (tensor, shape) in expected.items():
+        if tensor is not None and tuple(tensor.shape) != shape:
+            raise ValueError(
+                f"{name} must have shape {shape} (batch, d_inner, d_state, L = "
+                f"{batch}, {dim}, {n}, {length}), got {tuple(tensor.shape)}"
+            )
+    if A.is_complex():
+        raise ValueError("A must be real")
+    tensors = [u, delta, A, B, C, D, z, delta_bias, initial_state]
+    devices = {t.device for t in tensors if t is not None}
+    if len(devices) > 1:
+        raise ValueError(f"all scan inputs must be on one device, got {sorted(map(str, devices))}")
+
+
+def state_dtype(u: Tensor) -> torch.dtype:
+    """The recurrence runs in fp32, or in float64 when the inputs are float64."""
+    return torch.float64 if u.dtype == torch.float64 else torch.float32
+
+
+def selective_scan_ref(
+    u: Tensor,  # (batch, d_inner, L)
+    delta: Tensor,  # (batch, d_inner, L)
+    A: Tensor,  # (d_inner, d_state)
+    B: Tensor,  # (batch, d_state, L)
+    C: Tensor,  # (batch, d_state, L)
+    D: Tensor | None = None,  # (d_inner,)
+    z: Tensor | None = None,  # (batch, d_inner, L)
+    delta_bias: Tensor | None = None,  # (d_inner,)
+    delta_softplus: bool = False,
+    initial_state: Tensor | None = None,  # (batch, d_inner, d_state)
+    return_last_state: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """y = scan(u) as defined in KERNELS.md; returns y (u's dtype) and, if asked, the last state.
+
+    h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t;  y_t = C_t · h_t + D u_t;  y_t *= silu(z_t).
+    """
+    check_scan_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
+    out_dtype = u.dtype
+    f = state_dtype(u)
+    u, delta, A, B, C = (t.to(f) for t in (u, delta, A, B, C))
+    if delta_bias is not None:
+        delta = delta + delta_bias.to(f)[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    batch, dim, length = u.shape
+    h = (
+        initial_state.to(f)
+        if initial_state is not None
+        else u.new_zeros(batch, dim, A.shape[1], dtype=f)
+    )
+    ys = []
+    for t in range(length):
+        dt = delta[:, :, t, None]  # (batch, d_inner, 1)
+        h = torch.exp(dt * A) * h + dt * B[:, None, :, t] * u[:, :, t, None]
+        ys.append(torch.einsum("bdn,bn->bd", h, C[:, :, t]))
+    y = torch.stack(ys, dim=-1) if ys else u.new_zeros(batch, dim, 0)
+    if D is not None:
+        y = y + u * D.to(f)[:, None]
+    if z is not None:
+        y = y * F.silu(z.to(f))
+    y = y.to(out_dtype)
+    return (y, h) if return_last_state else y

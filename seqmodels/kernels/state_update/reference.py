@@ -1,0 +1,42 @@
+"""One recurrent step of the selective scan, for generation: the state is updated in place.
+
+Same math as one time step of `selective_scan_ref` (KERNELS.md), so decoding token by token with
+this function reproduces the full scan.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def selective_state_update_ref(
+    state: Tensor,  # (batch, d_inner, d_state), fp32, updated in place
+    x: Tensor,  # (batch, d_inner)
+    dt: Tensor,  # (batch, d_inner)
+    A: Tensor,  # (d_inner, d_state)
+    B: Tensor,  # (batch, d_state)
+    C: Tensor,  # (batch, d_state)
+    D: Tensor | None = None,  # (d_inner,)
+    z: Tensor | None = None,  # (batch, d_inner)
+    dt_bias: Tensor | None = None,  # (d_inner,)
+    dt_softplus: bool = False,
+) -> Tensor:
+    """Advance `state` by one token and return y_t (batch, d_inner) in x's dtype."""
+    f = state.dtype
+    dt = dt.to(f)
+    if dt_bias is not None:
+        dt = dt + dt_bias.to(f)
+    if dt_softplus:
+        dt = F.softplus(dt)
+    xf = x.to(f)
+    dA = torch.exp(dt[..., None] * A.to(f))  # (batch, d_inner, d_state)
+    dBx = dt[..., None] * B.to(f)[:, None, :] * xf[..., None]
+    state.copy_(state * dA + dBx)
+    y = torch.einsum("bdn,bn->bd", state, C.to(f))
+    if D is not None:
+        y = y + xf * D.to(f)
+    if z is not None:
+        y = y * F.silu(z.to(f))
+    return y.to(x.dtype)
