@@ -1,0 +1,197 @@
+"""The command line: subcommands in front of Hydra's compose API.
+
+    seqmodels fit task=dna_species [key=value ...]
+    seqmodels validate|test [ckpt=RUN] [key=value ...]
+    seqmodels predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N] [stride=M]
+
+A user's mistake ends in one line on stderr and exit code 2; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+
+from seqmodels.errors import UserError
+
+USAGE = """\
+usage: seqmodels COMMAND [ARGS] [key=value ...]
+
+commands:
+  fit task=NAME [key=value ...]      train a model; writes runs/<task>/<time>/ (tasks: {tasks})
+  validate [ckpt=RUN] [key=value ...] score a trained model on the validation windows
+  test [ckpt=RUN] [key=value ...]     score a trained model on the test windows
+  predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N] [stride=M] [batch_size=B]
+                                      classify every window and record of FASTA files;
+                                      default ckpt: runs/dna_species/latest
+
+options:
+  --cfg        print the resolved configuration and exit (fit, validate, test)
+  -h, --help   show this message
+
+Configuration keys are Hydra overrides, e.g. data.seq_len=4096 trainer.max_steps=2000
+model=dna_small; `seqmodels fit task=NAME --cfg` lists them all with their values.
+"""
+
+
+def _error(message: str) -> int:
+    print(f"seqmodels: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _compose(overrides: list[str]):
+    """The resolved configuration for these overrides, or a UserError that says what to fix."""
+    from hydra import compose, initialize_config_module
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+    )
+
+    with initialize_config_module("seqmodels.conf", version_base=None):
+        try:
+            return compose("config", overrides=overrides)
+        except MissingConfigException as error:
+            raise UserError(_explain_missing_config(str(error))) from None
+        except OverrideParseException as error:
+            first = str(error).splitlines()[0]
+            raise UserError(f"{first}: arguments must look like key=value") from None
+        except ConfigCompositionException as error:
+            raise UserError(_explain_override_error(error, overrides)) from None
+
+
+def _explain_missing_config(message: str) -> str:
+    """Hydra's multi-line 'Could not find task/foo' → one line with the available options."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    first = re.sub(r"^In '[^']*': ", "", lines[0])
+    options = []
+    for line in lines[1:]:
+        if line.startswith("Config search path"):
+            break
+        if not line.startswith("Available options"):
+            options.append(line)
+    return f"{first}; available: {', '.join(options) or 'none'}"
+
+
+def _explain_override_error(error: Exception, overrides: list[str]) -> str:
+    """Name the unknown key and list the valid keys at that level of the configuration."""
+    from hydra import compose
+    from omegaconf import DictConfig
+
+    message = str(error.__cause__ or error).splitlines()[0]
+    bad = [o for o in overrides if f"'{o.split('=', 1)[0]}'" in str(error)]
+    if not bad:
+        return message
+    key = bad[0].split("=", 1)[0].lstrip("+~")
+    base = compose("config", overrides=[o for o in overrides if o not in bad])
+    node, parent = base, []
+    for part in key.split(".")[:-1]:
+        if not isinstance(node, DictConfig) or part not in node:
+            break
+        node, parent = node[part], [*parent, part]
+    where = ".".join(parent) or "the top level"
+    valid = ", ".join(sorted(node.keys())) if isinstance(node, DictConfig) else ""
+    return f"unknown config key '{key}'; valid keys at {where}: {valid}"
+
+
+def _split_args(args: list[str]) -> tuple[list[str], list[str], bool]:
+    """(positional args, key=value overrides, whether --cfg was given)."""
+    show = "--cfg" in args
+    args = [a for a in args if a != "--cfg"]
+    unknown = [a for a in args if a.startswith("-")]
+    if unknown:
+        raise UserError(f"unknown option {unknown[0]}; see `seqmodels --help`")
+    return [a for a in args if "=" not in a], [a for a in args if "=" in a], show
+
+
+def _run_with_config(args: list[str], action: Callable) -> int:
+    positional, overrides, show = _split_args(args)
+    if positional:
+        raise UserError(
+            f"unexpected argument {positional[0]!r}: configuration is given as key=value"
+        )
+    cfg = _compose(overrides)
+    if show:
+        from omegaconf import OmegaConf
+
+        print(OmegaConf.to_yaml(cfg, resolve=True), end="")
+        return 0
+    action(cfg)
+    return 0
+
+
+def _fit(args: list[str]) -> int:
+    from seqmodels.tasks.train import fit
+
+    return _run_with_config(args, fit)
+
+
+def _validate(args: list[str]) -> int:
+    from seqmodels.tasks.train import evaluate
+
+    return _run_with_config(args, lambda cfg: evaluate(cfg, "validate"))
+
+
+def _test(args: list[str]) -> int:
+    from seqmodels.tasks.train import evaluate
+
+    return _run_with_config(args, lambda cfg: evaluate(cfg, "test"))
+
+
+def _predict(args: list[str]) -> int:
+    from seqmodels.tasks.predict_dna import PREDICT_OPTIONS, predict_command
+
+    files, pairs, _ = _split_args(args)
+    options = dict(pair.split("=", 1) for pair in pairs)
+    unknown = sorted(set(options) - set(PREDICT_OPTIONS))
+    if unknown:
+        raise UserError(
+            f"unknown predict option '{unknown[0]}'; valid options: {', '.join(PREDICT_OPTIONS)}"
+        )
+    if not files:
+        raise UserError("predict needs at least one FASTA file: seqmodels predict genome.fa")
+    predict_command(files, **options)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "fit": _fit,
+    "validate": _validate,
+    "test": _test,
+    "predict": _predict,
+}
+
+
+def _usage() -> str:
+    from importlib.resources import files
+
+    tasks = sorted(
+        p.name.removesuffix(".yaml")
+        for p in (files("seqmodels.conf") / "task").iterdir()
+        if p.name.endswith(".yaml")
+    )
+    return USAGE.format(tasks=", ".join(tasks))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage(), end="")
+        return 0 if argv else 2
+    command, args = argv[0], argv[1:]
+    if command not in COMMANDS:
+        return _error(f"unknown command {command!r}; commands: {', '.join(COMMANDS)}")
+    if "-h" in args or "--help" in args:
+        print(_usage(), end="")
+        return 0
+    try:
+        return COMMANDS[command](args)
+    except UserError as error:
+        return _error(str(error))
+    except KeyboardInterrupt:
+        return _error("interrupted")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The backbone: token embedding, a stack of Mamba blocks, and the final norm.
+
+`forward(ids)` maps tokens to hidden states. Given a state (from `allocate_inference_cache`, or
+returned by an earlier call), it continues from it and returns the next one, so that for a causal
+model forward(x[:, :a]) then forward(x[:, a:], state) equals forward(x); `step` decodes one token
+in constant time and memory.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from seqmodels.models.block import Block, final_norm
+from seqmodels.models.config import ModelConfig
+from seqmodels.models.mixer import MambaMixer, MixerState
+
+BackboneState = list[MixerState]
+
+
+class MambaBackbone(nn.Module):
+    def __init__(self, config: ModelConfig, device=None, dtype=None) -> None:
+        super().__init__()
+        self.config = config
+        factory = {"device": device, "dtype": dtype}
+        self.embedding = nn.Embedding(config.padded_vocab_size, config.d_model, **factory)
+        self.layers = nn.ModuleList(
+            Block(
+                MambaMixer(
+                    config.d_model,
+                    d_state=config.d_state,
+                    d_conv=config.d_conv,
+                    expand=config.expand,
+                    dt_rank=config.dt_rank,
+                    dt_min=config.dt_min,
+                    dt_max=config.dt_max,
+                    dt_init_floor=config.dt_init_floor,
+                    conv_bias=config.conv_bias,
+                    bias=config.bias,
+                    **factory,
+                ),
+                norm_eps=config.norm_eps,
+                residual_in_fp32=config.residual_in_fp32,
+            )
+            for _ in range(config.n_layer)
+        )
+        self.norm_f = nn.RMSNorm(config.d_model, eps=config.norm_eps, **factory)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """Mamba's initialisation: small embeddings, zero biases, and output projections scaled by
+        1/sqrt(n_layer) so that the residual stream's variance does not grow with depth."""
+        nn.init.normal_(self.embedding.weight, std=0.02)
+        for module in self.modules():
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                if not getattr(module.bias, "_no_reinit", False):
+                    nn.init.zeros_(module.bias)
+        for layer in self.layers:
+            weight = layer.mixer.out_proj.weight
+            nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+            with torch.no_grad():
+                weight /= math.sqrt(self.config.n_layer)
+
+    def forward(
+        self, input_ids: Tensor, state: BackboneState | None = None
+    ) -> tuple[Tensor, BackboneState | None]:
+        """(batch, L) token ids → hidden states (batch, L, d_model), and the state after them
+        when a state was given (None otherwise)."""
+        hidden, residual = self.embedding(input_ids), None
+        new_state: BackboneState = []
+        for i, layer in enumerate(self.layers):
+            hidden, residual, layer_state = layer(
+                hidden, residual, None if state is None else state[i]
+            )
+            new_state.append(layer_state)
+        return final_norm(self.norm_f, hidden, residual), (None if state is None else new_state)
+
+    def allocate_inference_cache(self, batch: int, device=None, dtype=None) -> BackboneState:
+        return [layer.mixer.allocate_inference_cache(batch, device, dtype) for layer in self.layers]
+
+    def step(self, input_ids: Tensor, state: BackboneState) -> Tensor:
+        """One token per sequence (batch,) → hidden (batch, d_model); updates `state` in place."""
+        hidden, residual = self.embedding(input_ids), None
+        for layer, layer_state in zip(self.layers, state, strict=True):
+            hidden, residual = layer.step(hidden, residual, layer_state)
+        return final_norm(self.norm_f, hidden, residual)

@@ -1,0 +1,48 @@
+"""A pre-norm residual block around a mixer, with the residual stream kept in fp32.
+
+As in Mamba: the block receives (hidden, residual), adds them, normalises with RMSNorm and mixes.
+Keeping the running residual in fp32 avoids the precision loss of summing many bf16 updates.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from seqmodels.models.mixer import MambaMixer, MixerState
+
+
+class Block(nn.Module):
+    def __init__(self, mixer: MambaMixer, norm_eps: float = 1e-5, residual_in_fp32: bool = True):
+        super().__init__()
+        self.mixer = mixer
+        self.norm = nn.RMSNorm(mixer.d_model, eps=norm_eps)
+        self.residual_in_fp32 = residual_in_fp32
+
+    def _add_and_norm(self, hidden: Tensor, residual: Tensor | None) -> tuple[Tensor, Tensor]:
+        residual = hidden if residual is None else residual + hidden
+        if self.residual_in_fp32:
+            residual = residual.float()
+        return self.norm(residual.to(self.norm.weight.dtype)), residual
+
+    def forward(
+        self,
+        hidden: Tensor,  # (batch, L, d_model)
+        residual: Tensor | None,  # (batch, L, d_model), fp32 when residual_in_fp32
+        state: MixerState | None = None,
+    ) -> tuple[Tensor, Tensor, MixerState | None]:
+        normed, residual = self._add_and_norm(hidden, residual)
+        hidden, state = self.mixer(normed, state)
+        return hidden, residual, state
+
+    def step(
+        self, hidden: Tensor, residual: Tensor | None, state: MixerState
+    ) -> tuple[Tensor, Tensor]:
+        """One token (batch, d_model); updates `state` in place."""
+        normed, residual = self._add_and_norm(hidden, residual)
+        return self.mixer.step(normed, state), residual
+
+
+def final_norm(norm: nn.RMSNorm, hidden: Tensor, residual: Tensor | None) -> Tensor:
+    """The backbone's last residual add and norm (after the last block)."""
+    residual = hidden if residual is None else residual + hidden
+    return norm(residual.to(norm.weight.dtype))

@@ -1,0 +1,68 @@
+"""Task heads on the backbone: sequence classification (pooled) and next-token prediction.
+
+Padding is masked out of the pooling, so for a causal backbone a right-padded sequence gets the
+same prediction as the sequence alone.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from seqmodels.models.backbone import BackboneState, MambaBackbone
+from seqmodels.models.config import ModelConfig
+
+POOLINGS = ("mean", "last")
+
+
+def pool(hidden: Tensor, mask: Tensor | None, pooling: str) -> Tensor:
+    """(batch, L, d) → (batch, d): mean over valid tokens, or the last valid token."""
+    if pooling == "mean":
+        if mask is None:
+            return hidden.mean(dim=1)
+        weights = mask.to(hidden.dtype)[..., None]  # (B, L, 1)
+        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+    if pooling == "last":
+        if mask is None:
+            return hidden[:, -1]
+        last = (mask.long().sum(1) - 1).clamp(min=0)  # (B,)
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    raise ValueError(f"pooling={pooling!r}: choose one of {', '.join(POOLINGS)}")
+
+
+class SequenceClassifier(nn.Module):
+    """Backbone + pooling + a linear layer: token ids (batch, L) → class logits (batch, classes)."""
+
+    def __init__(self, config: ModelConfig, num_classes: int, pooling: str = "mean") -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r}: choose one of {', '.join(POOLINGS)}")
+        self.config = config
+        self.pooling = pooling
+        self.backbone = MambaBackbone(config)
+        self.head = nn.Linear(config.d_model, num_classes)
+
+    def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
+        hidden, _ = self.backbone(input_ids)
+        return self.head(pool(hidden, mask, self.pooling))
+
+
+class LanguageModel(nn.Module):
+    """Backbone + an output layer tied to the embedding: ids (batch, L) → logits (batch, L, V)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = MambaBackbone(config)
+        self.lm_head = nn.Linear(config.d_model, config.padded_vocab_size, bias=False)
+        self.lm_head.weight = self.backbone.embedding.weight
+
+    def forward(
+        self, input_ids: Tensor, state: BackboneState | None = None
+    ) -> tuple[Tensor, BackboneState | None]:
+        hidden, state = self.backbone(input_ids, state)
+        return self.lm_head(hidden)[..., : self.config.vocab_size], state
+
+    def step(self, input_ids: Tensor, state: BackboneState) -> Tensor:
+        """Next-token logits (batch, V) after one token per sequence; updates `state` in place."""
+        return self.lm_head(self.backbone.step(input_ids, state))[..., : self.config.vocab_size]

@@ -1,0 +1,78 @@
+"""The pictures a run leaves in plots/: training curves and the confusion matrix."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on servers
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def read_metrics(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """metrics.csv (Lightning's CSVLogger) → {key: [(step, value), ...]}."""
+    series: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            step = int(row.get("step") or 0)
+            for key, value in row.items():
+                if key not in ("step", "epoch") and value not in (None, ""):
+                    series[key].append((step, float(value)))
+    return dict(series)
+
+
+def plot_training_curves(metrics_csv: Path, out: Path) -> Path | None:
+    """Loss and each stage's metrics against the step, one panel per quantity."""
+    if not metrics_csv.exists():
+        return None
+    series = read_metrics(metrics_csv)
+    names = sorted({key.split("/", 1)[-1] for key in series if "/" in key} - {"lr"})
+    if not names:
+        return None
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        for stage in ("train", "val", "test"):
+            points = series.get(f"{stage}/{name}") or series.get(f"{stage}/{name}_epoch")
+            if points:
+                steps, values = zip(*points, strict=True)
+                style = "-" if len(points) > 1 else "o"
+                ax.plot(steps, values, style, label=stage, alpha=0.5 if stage == "train" else 1)
+        ax.set_title(name)
+        ax.set_xlabel("step")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray, class_names: list[str], out: Path, title: str
+) -> Path:
+    """Rows are true classes, columns predictions; cells show counts, colour the row fraction."""
+    matrix = np.asarray(matrix)
+    fractions = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.7 * len(class_names) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(fractions, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            color = "white" if fractions[i, j] > 0.5 else "black"
+            ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", color=color)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of true class")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
