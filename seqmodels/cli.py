@@ -40,7 +40,7 @@ def _error(message: str) -> int:
     return 2
 
 
-def _compose(overrides: list[str]):
+def compose_config(overrides: list[str]):
     """The resolved configuration for these overrides, or a UserError that says what to fix."""
     from hydra import compose, initialize_config_module
     from hydra.errors import (
@@ -111,7 +111,7 @@ def _run_with_config(args: list[str], action: Callable) -> int:
         raise UserError(
             f"unexpected argument {positional[0]!r}: configuration is given as key=value"
         )
-    cfg = _compose(overrides)
+    cfg = compose_config(overrides)
     if show:
         from omegaconf import OmegaConf
 

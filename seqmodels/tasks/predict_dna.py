@@ -177,7 +177,8 @@ def predict_command(
     console = Console()
     table = Table(title=f"predictions (window {window}, stride {stride})")
     for column in ("file", "record", "length", "windows", "predicted", "probability"):
-        table.add_column(column, justify="right" if column in ("length", "windows") else "left")
+        numeric = column in ("length", "windows", "probability")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "file")
     written = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeRemainingColumn(), console=console) as progress:

@@ -1,0 +1,52 @@
+"""The Python API for notebooks: `seqmodels.load(run_or_model_dir)` → a `Pretrained` model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqmodels.data.genome_store import GenomeStore
+from seqmodels.tasks.export import load_pretrained
+from seqmodels.tasks.predict_dna import RecordPrediction, WindowPrediction, classify_store
+
+
+@dataclass
+class Pretrained:
+    """A trained model and its description (config.json), ready to predict."""
+
+    model: nn.Module
+    info: dict[str, Any] = field(repr=False)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.info.get("class_names", []))
+
+    def to(self, device: str | torch.device) -> Pretrained:
+        self.model.to(device)
+        return self
+
+    def predict_fasta(
+        self,
+        path: str | Path,
+        window: int | None = None,
+        stride: int | None = None,
+        batch_size: int = 64,
+        return_windows: bool = False,
+    ) -> list[RecordPrediction] | tuple[list[RecordPrediction], list[WindowPrediction]]:
+        """Classify every record of a FASTA file (windows of the training length by default)."""
+        window = window or self.info["seq_len"]
+        store = GenomeStore.open(path)
+        records, windows = classify_store(
+            self.model, self.info, store, window, stride or window, batch_size
+        )
+        return (records, windows) if return_windows else records
+
+
+def load(path: str | Path) -> Pretrained:
+    """Load a run directory, its model/ folder, or a .ckpt file (weights only, never code)."""
+    model, info = load_pretrained(path)
+    return Pretrained(model, info)
