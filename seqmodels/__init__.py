@@ -1,8 +1,8 @@
 """seqmodels: long-sequence models for DNA and raw audio on selective state spaces.
 
-    import seqmodels
-    model = seqmodels.load("runs/dna_species/latest")
-    model.predict_fasta("genome.fa")
+import seqmodels
+model = seqmodels.load("runs/dna_species/latest")
+model.predict_fasta("genome.fa")
 """
 
 __version__ = "0.1.0"

@@ -151,9 +151,7 @@ def bad_fasta_files(folder: Path) -> dict[str, tuple[Path, str]]:
     "case",
     ["no-header", "binary", "empty", "empty-record", "bad-character", "truncated-gzip", "missing"],
 )
-def test_predict_bad_fasta_is_one_line_and_leaves_no_output(
-    trained_run, capsys, tmp_path, case
-):
+def test_predict_bad_fasta_is_one_line_and_leaves_no_output(trained_run, capsys, tmp_path, case):
     path, expected = bad_fasta_files(tmp_path)[case]
     out = tmp_path / "preds"
     message = one_line_error(

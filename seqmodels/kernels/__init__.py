@@ -2,7 +2,7 @@
 this is the only package that imports triton (lazily, so CPU-only installs never need it)."""
 
 from seqmodels.kernels.causal_conv import causal_conv1d, causal_conv1d_update
-from seqmodels.kernels.selective_scan import scan_backend, selective_scan, selective_scan_ref
+from seqmodels.kernels.scan import scan_backend, selective_scan, selective_scan_ref
 from seqmodels.kernels.state_update import selective_state_update
 
 __all__ = [

@@ -1,8 +1,27 @@
-"""Depthwise causal conv1d with carried state (reference; a fused GPU version may sit beside it)."""
+"""Depthwise causal conv1d with carried state. The one-step update runs a Triton kernel for CUDA
+tensors and the torch reference otherwise (SEQMODELS_SCAN=triton|reference forces one, as for the
+scan); the whole-sequence conv is torch's conv1d."""
+
+from __future__ import annotations
+
+from torch import Tensor
 
 from seqmodels.kernels.causal_conv.reference import causal_conv1d_ref, causal_conv1d_update_ref
+from seqmodels.kernels.scan import scan_backend
 
 causal_conv1d = causal_conv1d_ref
-causal_conv1d_update = causal_conv1d_update_ref
+
+
+def causal_conv1d_update(
+    x: Tensor, conv_state: Tensor, weight: Tensor, bias: Tensor | None = None
+) -> Tensor:
+    """One step of the causal conv, shifting x into `conv_state` in place; see
+    `causal_conv1d_update_ref` for shapes."""
+    if scan_backend(x) == "triton":
+        from seqmodels.kernels.causal_conv.triton import causal_conv1d_update_triton as fn
+    else:
+        fn = causal_conv1d_update_ref
+    return fn(x, conv_state, weight, bias)
+
 
 __all__ = ["causal_conv1d", "causal_conv1d_ref", "causal_conv1d_update", "causal_conv1d_update_ref"]

@@ -18,7 +18,7 @@ def causal_conv1d_ref(
     initial_state: Tensor | None = None,  # (batch, dim, width - 1)
     return_final_state: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """Causal depthwise conv; the initial state stands in for the inputs before x (zeros if None)."""
+    """Causal depthwise conv; the initial state stands for the inputs before x (zeros if None)."""
     width = weight.shape[1]
     if initial_state is None:
         initial_state = x.new_zeros(x.shape[0], x.shape[1], width - 1)

@@ -10,7 +10,7 @@ import os
 
 from torch import Tensor
 
-from seqmodels.kernels.selective_scan.reference import selective_scan_ref
+from seqmodels.kernels.scan.reference import selective_scan_ref
 
 BACKENDS = ("reference", "cpu", "triton")
 
@@ -41,14 +41,12 @@ def selective_scan(
     """Selective scan on the best backend for the input; see `selective_scan_ref` for shapes."""
     backend = scan_backend(u)
     if backend == "cpu":
-        from seqmodels.kernels.selective_scan.cpu import selective_scan_cpu as fn
+        from seqmodels.kernels.scan.cpu import selective_scan_cpu as fn
     elif backend == "triton":
-        from seqmodels.kernels.selective_scan.triton import selective_scan_triton as fn
+        from seqmodels.kernels.scan.triton import selective_scan_triton as fn
     else:
         fn = selective_scan_ref
-    return fn(
-        u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state
-    )
+    return fn(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state)
 
 
 __all__ = ["BACKENDS", "scan_backend", "selective_scan", "selective_scan_ref"]

@@ -1,0 +1,96 @@
+"""One step of the depthwise causal conv in Triton, for token-by-token generation.
+
+The window is the carried state (the last width - 1 inputs) followed by x_t; the kernel forms the
+output and shifts x_t into the state in place, in one pass over the state instead of the
+reference's concatenate, einsum and copy. A program owns BLOCK_D channels of one batch element.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+from seqmodels.kernels.scan.triton import INTERPRET
+
+
+@triton.jit
+def _conv_update_kernel(
+    p_x,  # (batch, D)
+    p_state,  # (batch, D, W - 1), updated in place
+    p_w,  # (D, W)
+    p_bias,  # (D,)
+    p_y,  # (batch, D) out
+    s_x_b,
+    s_state_b,
+    s_state_d,
+    D,
+    W,
+    HAS_BIAS: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_W: tl.constexpr,
+):
+    i_d, i_b = tl.program_id(0), tl.program_id(1).to(tl.int64)
+    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    o_w = tl.arange(0, BLOCK_W)
+    m_d = o_d < D
+
+    p_s = p_state + i_b * s_state_b + o_d[:, None] * s_state_d
+    b_x = tl.load(p_x + i_b * s_x_b + o_d, mask=m_d, other=0.0).to(tl.float32)
+    # window[k] = state[k] for k < W - 1, then x; the new state is window[1:]
+    m_old = m_d[:, None] & (o_w < W - 1)[None, :]
+    b_win = tl.load(p_s + o_w[None, :], mask=m_old, other=0.0).to(tl.float32)
+    b_win = tl.where(o_w[None, :] == W - 1, b_x[:, None], b_win)
+    m_next = m_d[:, None] & (o_w + 1 < W - 1)[None, :]
+    b_next = tl.load(p_s + o_w[None, :] + 1, mask=m_next, other=0.0).to(tl.float32)
+    b_next = tl.where(o_w[None, :] == W - 2, b_x[:, None], b_next)
+
+    m_w = m_d[:, None] & (o_w < W)[None, :]
+    b_w = tl.load(p_w + o_d[:, None] * W + o_w[None, :], mask=m_w, other=0.0).to(tl.float32)
+    b_y = tl.sum(b_win * b_w, 1)
+    if HAS_BIAS:
+        b_y += tl.load(p_bias + o_d, mask=m_d, other=0.0).to(tl.float32)
+    tl.store(p_y + i_b * D + o_d, b_y.to(p_y.dtype.element_ty), mask=m_d)
+    tl.debug_barrier()  # every thread has read the old state before any of it is overwritten
+    tl.store(p_s + o_w[None, :], b_next.to(p_state.dtype.element_ty), mask=m_old)
+
+
+def causal_conv1d_update_triton(
+    x: Tensor,  # (batch, dim)
+    conv_state: Tensor,  # (batch, dim, width - 1), updated in place
+    weight: Tensor,  # (dim, width)
+    bias: Tensor | None = None,  # (dim,)
+) -> Tensor:
+    """One step of the causal conv: returns (batch, dim) in x's dtype and shifts x into
+    `conv_state` in place; same contract as `causal_conv1d_update_ref`. `conv_state` may be a view
+    (one layer of a stacked cache) as long as its last axis is contiguous."""
+    if x.dim() != 2 or weight.dim() != 2 or weight.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"x must be (batch, dim) and weight (dim, width), got {tuple(x.shape)} and "
+            f"{tuple(weight.shape)}"
+        )
+    batch, dim = x.shape
+    width = weight.shape[1]
+    if tuple(conv_state.shape) != (batch, dim, width - 1):
+        raise ValueError(
+            f"conv_state must have shape {(batch, dim, width - 1)}, got {tuple(conv_state.shape)}"
+        )
+    if bias is not None and tuple(bias.shape) != (dim,):
+        raise ValueError(f"bias must have shape {(dim,)}, got {tuple(bias.shape)}")
+    if width > 1 and conv_state.stride(-1) != 1:
+        raise ValueError("conv_state must have unit stride along its last axis (updated in place)")
+    if not (x.is_cuda or INTERPRET):
+        raise ValueError("the Triton conv update needs CUDA tensors (or TRITON_INTERPRET=1)")
+    x = x if x.stride(-1) == 1 else x.contiguous()
+    weight = weight.contiguous()
+    y = torch.empty(batch, dim, device=x.device, dtype=x.dtype)
+    block_w = triton.next_power_of_2(width)
+    block_d = max(1, min(256, 1024 // block_w))
+    grid = (triton.cdiv(dim, block_d), batch)
+    _conv_update_kernel[grid](
+        x, conv_state, weight, bias if bias is not None else weight, y,
+        x.stride(0), conv_state.stride(0), conv_state.stride(1), dim, width,
+        HAS_BIAS=bias is not None, BLOCK_D=block_d, BLOCK_W=block_w, num_warps=4,
+    )  # fmt: skip
+    return y

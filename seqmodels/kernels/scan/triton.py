@@ -1,0 +1,781 @@
+"""Fused selective scan in Triton: forward, backward and the sequence-parallel scheme of KERNELS.md.
+
+Layout. A program is one warp that owns BLOCK_D channels of one batch element and walks its tokens
+in tiles of BLOCK_T. A tile is a (BLOCK_T, BLOCK_N, BLOCK_D) fp32 block: lanes cover the channels,
+then the states (at d_state 16: 8 channels x 4 lanes, 4 states per thread), and the token axis sits
+in each thread's registers. So the recurrence h_t = a_t h_{t-1} + x_t is an unrolled FMA chain per
+thread (a scan across lanes would cost shuffles), the C contraction takes two shuffle rounds per 4
+states, B_t and C_t are loaded once per tile for all BLOCK_D channels, and exp2(Δ A log2 e) is
+computed once per (t, d, n). Triton gives a 3D block its default layout (lanes along the last
+axis, then the next), which is why tokens come first and channels last. Written: y, the state at
+every chunk start (CHUNK tokens, whole tiles; 1 byte per token and channel at d_state 16) and the
+last state.
+
+Parallelism. While batch x channel blocks keep the SMs busy, each program runs its whole sequence
+(one segment). Otherwise the sequence is cut into segments run in parallel (KERNELS.md's 3 steps):
+a local kernel gives each segment's end state from zero and its ΣΔ (its decay is exp2(A2 ΣΔ)), and
+the main kernel folds the earlier segments into its start state in its prologue, so the carry costs
+no extra launch, only the local kernel's second pass over the exps. The backward mirrors this for
+the adjoint.
+
+Backward. Per chunk, in reverse: recompute the chunk's tile start states from its saved start state
+(into a per-program scratch, since registers cannot be indexed), then walk its tiles backwards:
+recompute h, run λ_t = gy_t C_t + a_{t+1} λ_{t+1} backwards and form every gradient. dB and dC are
+summed over the program's channels before one fp32 atomic add per tile; dA, dD and d(delta_bias)
+are accumulated in registers over the segment and added once.
+
+Compiled offline for sm_90 (d_state 16, bf16; no GPU was available to time it): the forward loop
+costs about 15 instructions per (t, d, n) with one MUFU.EX2 and half a shuffle, the backward about
+45 plus 9 for the recomputation (7.75 shuffles, 6 of them the dB/dC channel reduction); no spills.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+from seqmodels.kernels.scan.reference import check_scan_inputs, selective_scan_ref
+
+# Read once, at import: the interpreter runs CPU tensors but crashes with more than one config.
+INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
+LOG2E = tl.constexpr(math.log2(math.e))
+LN2 = tl.constexpr(math.log(2.0))  # kernels may only read constexpr globals
+MAX_D_STATE = 256
+DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def _configs(block_t: tuple[int, ...]) -> list[triton.Config]:
+    """Tile heights to try; one warp per program, as the layout above needs (more warps would split
+    the states). num_stages is left alone: Triton does not pipeline these loads."""
+    if INTERPRET:
+        return [triton.Config({"BLOCK_T": 4}, num_warps=1)]
+    return [triton.Config({"BLOCK_T": t}, num_warps=1) for t in block_t]
+
+
+def _fits(elements: int):
+    """Drop tile heights that would give a thread more than `elements` fp32 values per live block
+    (spills at d_state 256); keep the smallest if none fits."""
+
+    def prune(configs: list[triton.Config], named_args: dict, **kwargs) -> list[triton.Config]:
+        per_token = kwargs["BLOCK_N"] * kwargs["BLOCK_D"] // 32
+        kept = [c for c in configs if c.kwargs["BLOCK_T"] * per_token <= elements]
+        return kept or [min(configs, key=lambda c: c.kwargs["BLOCK_T"])]
+
+    return {"early_config_prune": prune}
+
+
+_KEY = ["D", "BLOCK_D", "BLOCK_N", "CHUNK"]  # tuned once per layer shape (and dtype), not per L
+_GRADS = ["p_dB", "p_dC", "p_dA", "p_dD", "p_dbias"]  # accumulated with atomics: zeroed per trial
+
+
+@triton.jit
+def softplus(x):
+    """log(1 + exp(x)) in fp32, as torch's: the identity above 20, and accurate for very negative x
+    through log1p(e) = log(1 + e) e / ((1 + e) - 1), exact even when 1 + e rounds (libdevice's
+    log1p is not available in the interpreter). Shared with the decode kernels."""
+    e = tl.exp2(tl.minimum(x, 20.0) * LOG2E)
+    e1 = 1.0 + e
+    return tl.where(x > 20.0, x, tl.where(e1 == 1.0, e, tl.log(e1) * tl.fdiv(e, e1 - 1.0)))
+
+
+@triton.jit
+def _delta(b_raw, b_bias, mask, SOFTPLUS: tl.constexpr):
+    """(Δ, δ + bias) for a (BLOCK_T, BLOCK_D) tile; Δ is zero outside `mask`, so padded tokens and
+    channels neither decay (a = 1) nor feed the state."""
+    b_pre = b_raw + b_bias[None, :]
+    b_dt = b_pre
+    if SOFTPLUS:
+        b_dt = softplus(b_pre)
+    return tl.where(mask, b_dt, 0.0), b_pre
+
+
+@triton.jit
+def _nd(o_row, o_n, N):
+    """Offsets (BN, BD) of the rows o_row of an (..., N) fp32 tensor (states, A). Declared
+    non-contiguous on purpose: vectorized along N, these small tiles would get a layout unlike the
+    register tile's, and the recurrence would pay a shared-memory round trip at every token."""
+    return tl.max_contiguous(o_row[None, :] * N + o_n[:, None], [1, 1])
+
+
+@triton.jit
+def _tile(p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS: tl.constexpr):
+    """Load the tile of tokens [t, t + BLOCK_T): Δ, u (BT, BD), B (BT, BN) in fp32, and the
+    discretised decay a = exp2(Δ A2) and input x = Δ B u (BT, BN, BD)."""
+    o_l = t + o_t
+    m_td = (o_l < L)[:, None] & m_d[None, :]
+    o_td = o_bd[None, :] * L + o_l[:, None]
+    b_u = tl.load(p_u + o_td, mask=m_td, other=0.0).to(tl.float32)
+    b_raw = tl.load(p_delta + o_td, mask=m_td, other=0.0).to(tl.float32)
+    b_dt, b_pre = _delta(b_raw, b_bias, m_td, SOFTPLUS)
+    m_tn = (o_l < L)[:, None] & m_n[None, :]
+    b_B = tl.load(p_B + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
+    b_a = tl.exp2(b_dt[:, None, :] * b_A2[None, :, :])
+    b_x = (b_dt * b_u)[:, None, :] * b_B[:, :, None]
+    return b_u, b_dt, b_pre, b_B, b_a, b_x
+
+
+@triton.jit
+def _row(b_x, o_t, i: tl.constexpr):
+    """Row i (token i) of a (BLOCK_T, BLOCK_N, BLOCK_D) tile. The token axis lives in registers,
+    so this compiles to a register pick: the mask is a constant per register and x + -0.0 == x
+    folds exactly (a scalar -0.0 literal loses its sign in Triton and leaves an add behind)."""
+    return tl.sum(tl.where(o_t[:, None, None] == i, b_x, -tl.zeros_like(b_x)), 0)
+
+
+@triton.jit
+def _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T: tl.constexpr):
+    """h_t = a_t h_{t-1} + x_t over the tile from the state b_h (BN, BD) before it: returns all
+    states (BT, BN, BD) and the last. Unrolled over the tile's tokens, one FMA per element: a
+    tl.associative_scan along this in-register axis compiles to the same chain, but its
+    reverse=True form (needed for λ) shuffles every register across lanes."""
+    b_hs = b_x
+    for i in tl.static_range(BLOCK_T):
+        b_h = _row(b_a, o_t, i) * b_h + _row(b_x, o_t, i)
+        b_hs = tl.where(o_t[:, None, None] == i, b_h[None, :, :], b_hs)
+    return b_hs, b_h
+
+
+@triton.jit
+def _adjoint_tile(b_a, b_c, b_nu, o_t, BLOCK_T: tl.constexpr):
+    """λ_t = c_t + a_{t+1} λ_{t+1} backwards over the tile, from ν = a λ just after it (BN, BD):
+    returns λ (BT, BN, BD) and ν = a_0 λ_0 for the tile before."""
+    b_lam = b_c
+    for j in tl.static_range(BLOCK_T):
+        b_l = _row(b_c, o_t, BLOCK_T - 1 - j) + b_nu
+        b_lam = tl.where(o_t[:, None, None] == BLOCK_T - 1 - j, b_l[None, :, :], b_lam)
+        b_nu = _row(b_a, o_t, BLOCK_T - 1 - j) * b_l
+    return b_lam, b_nu
+
+
+@triton.autotune(configs=_configs((4, 8)), key=_KEY, prune_configs_by=_fits(32))
+@triton.jit
+def _scan_fwd_local_kernel(
+    p_u,
+    p_delta,
+    p_B,
+    p_A2,
+    p_bias,
+    p_seg_h,  # (batch, D, n_seg, N): end state of each segment from a zero start
+    p_seg_dsum,  # (batch, D, n_seg): ΣΔ over each segment
+    L,
+    D,
+    N,
+    seg_len,
+    n_seg,
+    HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CHUNK: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+):
+    """Step 1: e = Σ_t exp2(A2 Σ_{s>t} Δ_s) x_t over the segment, walked backwards: no scan, one
+    exp per element, and no division by a cumulative decay."""
+    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
+    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    o_n = tl.arange(0, BLOCK_N)
+    o_t = tl.arange(0, BLOCK_T)
+    m_d, m_n = o_d < D, o_n < N
+    m_nd = m_n[:, None] & m_d[None, :]
+    o_bd = i_b * D + o_d
+    o_bn = (i_b * N + o_n) * L
+    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)  # (BN, BD)
+    b_bias = tl.zeros([BLOCK_D], tl.float32)
+    if HAS_BIAS:
+        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
+
+    t0 = i_s * seg_len
+    n_tiles = tl.cdiv(tl.minimum(t0 + seg_len, L) - t0, BLOCK_T)
+    b_after = tl.zeros([BLOCK_D], tl.float32)  # ΣΔ over the segment's tokens after this tile
+    b_acc = tl.zeros([BLOCK_T, BLOCK_N, BLOCK_D], tl.float32)
+    for k in range(0, n_tiles):
+        t = t0 + (n_tiles - 1 - k) * BLOCK_T
+        b_u, b_dt, _, b_B, _, b_x = _tile(
+            p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+        )
+        b_rest = tl.cumsum(b_dt, 0, reverse=True) - b_dt + b_after[None, :]  # Σ_{s>t} Δ_s
+        b_acc += tl.exp2(b_A2[None, :, :] * b_rest[:, None, :]) * b_x
+        b_after += tl.sum(b_dt, 0)
+    o_seg = o_bd * n_seg + i_s
+    tl.store(p_seg_h + _nd(o_seg, o_n, N), tl.sum(b_acc, 0), mask=m_nd)
+    tl.store(p_seg_dsum + o_seg, b_after, mask=m_d)
+
+
+@triton.autotune(configs=_configs((4, 8)), key=_KEY, prune_configs_by=_fits(32))
+@triton.jit
+def _scan_fwd_kernel(
+    p_u,  # (batch, D, L)
+    p_delta,  # (batch, D, L)
+    p_z,  # (batch, D, L)
+    p_B,  # (batch, N, L)
+    p_C,  # (batch, N, L)
+    p_A2,  # (D, N) fp32: A log2(e)
+    p_D,  # (D,)
+    p_bias,  # (D,)
+    p_h0,  # (batch, D, N) fp32
+    p_seg_h,  # (batch, D, n_seg, N) from the local kernel
+    p_seg_dsum,  # (batch, D, n_seg)
+    p_y,  # (batch, D, L) out
+    p_states,  # (batch, D, n_chunks, N) fp32 out: state at each chunk start
+    p_last,  # (batch, D, N) fp32 out
+    L,
+    D,
+    N,
+    n_chunks,
+    seg_len,
+    n_seg,
+    HAS_D: tl.constexpr,
+    HAS_Z: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
+    HAS_H0: tl.constexpr,
+    SAVE_STATES: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CHUNK: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+):
+    """Steps 2 and 3: fold the earlier segments into this one's start state, then scan its tiles."""
+    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
+    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    o_n = tl.arange(0, BLOCK_N)
+    o_t = tl.arange(0, BLOCK_T)
+    m_d, m_n = o_d < D, o_n < N
+    m_nd = m_n[:, None] & m_d[None, :]
+    o_bd = i_b * D + o_d  # int64: batch 8 x 1536 channels x 2^20 tokens passes 2^31
+    o_bn = (i_b * N + o_n) * L
+    o_nd = _nd(o_bd, o_n, N)  # (BN, BD) into (batch, D, N) tensors
+    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)
+    b_bias = tl.zeros([BLOCK_D], tl.float32)
+    if HAS_BIAS:
+        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
+    if HAS_D:
+        b_D = tl.load(p_D + o_d, mask=m_d, other=0.0)
+
+    b_h = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
+    if HAS_H0:
+        b_h = tl.load(p_h0 + o_nd, mask=m_nd, other=0.0)
+    for s in range(0, i_s):  # S_{s+1} = exp2(A2 ΣΔ_s) S_s + e_s
+        o_seg = o_bd * n_seg + s
+        b_dsum = tl.load(p_seg_dsum + o_seg, mask=m_d, other=0.0)
+        b_e = tl.load(p_seg_h + _nd(o_seg, o_n, N), mask=m_nd, other=0.0)
+        b_h = tl.exp2(b_A2 * b_dsum[None, :]) * b_h + b_e
+
+    t0 = i_s * seg_len
+    t1 = tl.minimum(t0 + seg_len, L)
+    for t in range(t0, t1, BLOCK_T):
+        if SAVE_STATES:
+            if t % CHUNK == 0:
+                tl.store(p_states + _nd(o_bd * n_chunks + t // CHUNK, o_n, N), b_h, mask=m_nd)
+        b_u, b_dt, _, _, b_a, b_x = _tile(
+            p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+        )
+        b_hs, b_h = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)  # (BT, BN, BD), (BN, BD)
+        o_l = t + o_t
+        m_td = (o_l < L)[:, None] & m_d[None, :]
+        m_tn = (o_l < L)[:, None] & m_n[None, :]
+        o_td = o_bd[None, :] * L + o_l[:, None]
+        b_C = tl.load(p_C + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
+        b_y = tl.sum(b_hs * b_C[:, :, None], 1)  # (BT, BD)
+        if HAS_D:
+            b_y += b_u * b_D[None, :]
+        if HAS_Z:
+            b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+            b_y *= b_z * tl.sigmoid(b_z)
+        tl.store(p_y + o_td, b_y.to(p_y.dtype.element_ty), mask=m_td)
+    if t1 == L:
+        tl.store(p_last + o_nd, b_h, mask=m_nd)
+
+
+@triton.autotune(configs=_configs((4, 8)), key=_KEY, prune_configs_by=_fits(32))
+@triton.jit
+def _scan_bwd_local_kernel(
+    p_delta,
+    p_z,
+    p_C,
+    p_dy,
+    p_A2,
+    p_bias,
+    p_seg_adj,  # (batch, D, n_seg, N): adjoint a_t0 λ_t0 sent left, from a zero right boundary
+    p_seg_dsum,  # (batch, D, n_seg)
+    L,
+    D,
+    N,
+    seg_len,
+    n_seg,
+    HAS_Z: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CHUNK: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+):
+    """Backward step 1: ν = Σ_t exp2(A2 Σ_{s≤t} Δ_s) gy_t C_t over the segment (no h needed)."""
+    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
+    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    o_n = tl.arange(0, BLOCK_N)
+    o_t = tl.arange(0, BLOCK_T)
+    m_d, m_n = o_d < D, o_n < N
+    m_nd = m_n[:, None] & m_d[None, :]
+    o_bd = i_b * D + o_d
+    o_bn = (i_b * N + o_n) * L
+    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)
+    b_bias = tl.zeros([BLOCK_D], tl.float32)
+    if HAS_BIAS:
+        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
+
+    t0 = i_s * seg_len
+    b_before = tl.zeros([BLOCK_D], tl.float32)  # ΣΔ over the segment's tokens before this tile
+    b_acc = tl.zeros([BLOCK_T, BLOCK_N, BLOCK_D], tl.float32)
+    for t in range(t0, tl.minimum(t0 + seg_len, L), BLOCK_T):
+        o_l = t + o_t
+        m_td = (o_l < L)[:, None] & m_d[None, :]
+        o_td = o_bd[None, :] * L + o_l[:, None]
+        b_raw = tl.load(p_delta + o_td, mask=m_td, other=0.0).to(tl.float32)
+        b_dt, _ = _delta(b_raw, b_bias, m_td, SOFTPLUS)
+        b_gy = tl.load(p_dy + o_td, mask=m_td, other=0.0).to(tl.float32)
+        if HAS_Z:
+            b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+            b_gy *= b_z * tl.sigmoid(b_z)
+        m_tn = (o_l < L)[:, None] & m_n[None, :]
+        b_C = tl.load(p_C + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
+        b_upto = tl.cumsum(b_dt, 0) + b_before[None, :]  # Σ_{s≤t} Δ_s
+        b_acc += tl.exp2(b_A2[None, :, :] * b_upto[:, None, :]) * (
+            b_gy[:, None, :] * b_C[:, :, None]
+        )
+        b_before += tl.sum(b_dt, 0)
+    o_seg = o_bd * n_seg + i_s
+    tl.store(p_seg_adj + _nd(o_seg, o_n, N), tl.sum(b_acc, 0), mask=m_nd)
+    tl.store(p_seg_dsum + o_seg, b_before, mask=m_d)
+
+
+@triton.autotune(
+    configs=_configs((2, 4)), key=_KEY, reset_to_zero=_GRADS, prune_configs_by=_fits(16)
+)
+@triton.jit
+def _scan_bwd_kernel(
+    p_u,
+    p_delta,
+    p_z,
+    p_B,
+    p_C,
+    p_A2,
+    p_D,
+    p_bias,
+    p_states,  # (batch, D, n_chunks, N) fp32 from the forward
+    p_dy,  # (batch, D, L)
+    p_dlast,  # (batch, D, N) fp32: gradient of the last state
+    p_seg_adj,  # (batch, D, n_seg, N) from the local kernel
+    p_seg_dsum,  # (batch, D, n_seg)
+    p_scratch,  # (programs, CHUNK // BLOCK_T, BLOCK_N, BLOCK_D) fp32: tile start states
+    p_du,  # (batch, D, L) out
+    p_ddelta,  # (batch, D, L) out
+    p_dz,  # (batch, D, L) out
+    p_dB,  # (batch, N, L) fp32, accumulated
+    p_dC,  # (batch, N, L) fp32, accumulated
+    p_dA,  # (D, N) fp32, accumulated
+    p_dD,  # (D,) fp32, accumulated
+    p_dbias,  # (D,) fp32, accumulated
+    p_dh0,  # (batch, D, N) fp32 out
+    L,
+    D,
+    N,
+    n_chunks,
+    seg_len,
+    n_seg,
+    HAS_D: tl.constexpr,
+    HAS_Z: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
+    HAS_DLAST: tl.constexpr,
+    HAS_DH0: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    CHUNK: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+):
+    """Backward steps 2 and 3: fold the later segments into the adjoint entering this one from the
+    right; then, chunk by chunk backwards, recompute the chunk's tile start states from its saved
+    start state and walk its tiles backwards, forming every gradient."""
+    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
+    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    o_n = tl.arange(0, BLOCK_N)
+    o_t = tl.arange(0, BLOCK_T)
+    m_d, m_n = o_d < D, o_n < N
+    m_nd = m_n[:, None] & m_d[None, :]
+    o_bd = i_b * D + o_d
+    o_bn = (i_b * N + o_n) * L
+    o_nd = _nd(o_bd, o_n, N)
+    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)
+    b_A = b_A2 * LN2
+    b_bias = tl.zeros([BLOCK_D], tl.float32)
+    if HAS_BIAS:
+        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
+    if HAS_D:
+        b_D = tl.load(p_D + o_d, mask=m_d, other=0.0)
+    i_prog = (i_b * n_seg + i_s) * tl.num_programs(0) + i_d
+    p_tiles = p_scratch + i_prog * (CHUNK // BLOCK_T * BLOCK_N * BLOCK_D)
+    o_tile = _nd(tl.arange(0, BLOCK_D), o_n, BLOCK_N)
+
+    # ν: the adjoint entering from the right, a_{t+1} λ_{t+1} just after the segment
+    b_nu = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
+    if HAS_DLAST:
+        b_nu = tl.load(p_dlast + o_nd, mask=m_nd, other=0.0)
+    for k in range(0, n_seg - 1 - i_s):  # ν_s = exp2(A2 ΣΔ_{s+1}) ν_{s+1} + local adjoint_{s+1}
+        o_seg = o_bd * n_seg + (n_seg - 1 - k)
+        b_dsum = tl.load(p_seg_dsum + o_seg, mask=m_d, other=0.0)
+        b_adj = tl.load(p_seg_adj + _nd(o_seg, o_n, N), mask=m_nd, other=0.0)
+        b_nu = tl.exp2(b_A2 * b_dsum[None, :]) * b_nu + b_adj
+
+    b_dA = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
+    b_dD = tl.zeros([BLOCK_D], tl.float32)
+    b_dbias = tl.zeros([BLOCK_D], tl.float32)
+    c0 = i_s * (seg_len // CHUNK)
+    c1 = tl.minimum(c0 + seg_len // CHUNK, n_chunks)
+    for k in range(0, c1 - c0):
+        c = c1 - 1 - k
+        t0 = c * CHUNK
+        n_tiles = tl.cdiv(tl.minimum(t0 + CHUNK, L) - t0, BLOCK_T)
+        # the chunk's tile start states, from its saved start state (registers cannot be indexed)
+        b_h = tl.load(p_states + _nd(o_bd * n_chunks + c, o_n, N), mask=m_nd)
+        for j in range(0, n_tiles):
+            tl.store(p_tiles + j * BLOCK_N * BLOCK_D + o_tile, b_h)
+            t = t0 + j * BLOCK_T
+            _, _, _, _, b_a, b_x = _tile(
+                p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+            )
+            _, b_h = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)
+        tl.debug_barrier()
+        for j in range(0, n_tiles):
+            i_tile = n_tiles - 1 - j
+            t = t0 + i_tile * BLOCK_T
+            b_h = tl.load(p_tiles + i_tile * BLOCK_N * BLOCK_D + o_tile)
+            b_u, b_dt, b_pre, b_B, b_a, b_x = _tile(
+                p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+            )
+            b_hs, _ = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)  # (BT, BN, BD)
+            o_l = t + o_t
+            m_td = (o_l < L)[:, None] & m_d[None, :]
+            m_tn = (o_l < L)[:, None] & m_n[None, :]
+            o_td = o_bd[None, :] * L + o_l[:, None]
+            o_tn = o_bn[None, :] + o_l[:, None]
+            b_C = tl.load(p_C + o_tn, mask=m_tn, other=0.0).to(tl.float32)
+            b_dy = tl.load(p_dy + o_td, mask=m_td, other=0.0).to(tl.float32)
+
+            b_gy = b_dy
+            if HAS_Z:
+                b_y = tl.sum(b_hs * b_C[:, :, None], 1)  # y before gating, recomputed for dz
+                if HAS_D:
+                    b_y += b_u * b_D[None, :]
+                b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+                b_sig = tl.sigmoid(b_z)
+                b_dz = b_dy * b_y * b_sig * (1.0 + b_z * (1.0 - b_sig))
+                tl.store(p_dz + o_td, b_dz.to(p_dz.dtype.element_ty), mask=m_td)
+                b_gy = b_dy * b_z * b_sig
+
+            b_lam, b_nu = _adjoint_tile(b_a, b_gy[:, None, :] * b_C[:, :, None], b_nu, o_t, BLOCK_T)
+
+            b_lh = b_lam * (b_hs - b_x)  # λ_t a_t h_{t-1}, without shifting h by a token
+            b_lB = tl.sum(b_lam * b_B[:, :, None], 1)  # Σ_n λ_t B_t (BT, BD)
+            b_du = b_dt * b_lB
+            if HAS_D:
+                b_du += b_gy * b_D[None, :]
+                b_dD += tl.sum(b_gy * b_u, 0)
+            b_ddt = tl.sum(b_lh * b_A[None, :, :], 1) + b_u * b_lB
+            b_dA += tl.sum(b_lh * b_dt[:, None, :], 0)
+            if SOFTPLUS:
+                b_ddt *= tl.sigmoid(b_pre)
+            b_ddt = tl.where(m_td, b_ddt, 0.0)
+            if HAS_BIAS:
+                b_dbias += tl.sum(b_ddt, 0)
+            tl.store(p_du + o_td, b_du.to(p_du.dtype.element_ty), mask=m_td)
+            tl.store(p_ddelta + o_td, b_ddt.to(p_ddelta.dtype.element_ty), mask=m_td)
+            # summed over this program's channels first: one atomic add per block, not per channel
+            tl.atomic_add(p_dB + o_tn, tl.sum(b_lam * (b_dt * b_u)[:, None, :], 2), mask=m_tn)
+            tl.atomic_add(p_dC + o_tn, tl.sum(b_hs * b_gy[:, None, :], 2), mask=m_tn)
+        tl.debug_barrier()  # the next chunk overwrites the tile start states
+
+    if HAS_DH0:
+        if i_s == 0:
+            tl.store(p_dh0 + o_nd, b_nu, mask=m_nd)  # a_0 λ_0
+    tl.atomic_add(p_dA + _nd(o_d, o_n, N), b_dA, mask=m_nd)
+    if HAS_D:
+        tl.atomic_add(p_dD + o_d, b_dD, mask=m_d)
+    if HAS_BIAS:
+        tl.atomic_add(p_dbias + o_d, b_dbias, mask=m_d)
+
+
+def _blocks(d_state: int, chunk_size: int | None) -> tuple[int, int, int]:
+    """(BLOCK_D, BLOCK_N, CHUNK). Lanes go to channels, then states: 128 // BLOCK_N channels leave
+    4 states per thread (16 at most), so the C contraction needs two shuffles per 4 elements and
+    the token axis stays in registers. The chunk (state saved for the backward) costs
+    4 BLOCK_N / CHUNK bytes per token and channel: 1 byte up to d_state 64."""
+    block_n = triton.next_power_of_2(d_state)
+    block_d = max(1, min(32, 128 // block_n))
+    chunk = chunk_size or min(256, max(64, 4 * block_n))
+    return block_d, block_n, chunk
+
+
+def _seg_len(
+    programs: int, n_chunks: int, chunk: int, device: torch.device, segments: int | None
+) -> int:
+    """Tokens per segment (a whole number of chunks). One segment, a sequential pass per program,
+    while batch x channel blocks give each SM 8 one-warp programs: the 3-step scheme pays a second
+    pass over the exps, which bound the scan, so it only wins when SMs would idle (batch 1, long
+    sequences)."""
+    if segments is None:
+        segments = 1
+        if device.type == "cuda":
+            sms = torch.cuda.get_device_properties(device).multi_processor_count
+            if programs < 8 * sms:
+                segments = min(triton.cdiv(8 * sms, programs), n_chunks // 2)
+    return triton.cdiv(n_chunks, max(1, min(segments, n_chunks))) * chunk
+
+
+def _scan_fwd(
+    u: Tensor,
+    delta: Tensor,
+    A2: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None,
+    z: Tensor | None,
+    delta_bias: Tensor | None,
+    delta_softplus: bool,
+    initial_state: Tensor | None,
+    save_states: bool,
+    chunk: int,
+    segments: int | None,
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """y (u's dtype), the last state and, if asked, the chunk start states (all fp32 states)."""
+    batch, dim, length = u.shape
+    d_state = A2.shape[1]
+    block_d, block_n, _ = _blocks(d_state, chunk)
+    n_chunks = triton.cdiv(length, chunk)
+    d_blocks = triton.cdiv(dim, block_d)
+    seg_len = _seg_len(batch * d_blocks, n_chunks, chunk, u.device, segments)
+    n_seg = triton.cdiv(length, seg_len)
+    grid = (d_blocks, n_seg, batch)
+    f32 = torch.float32
+    y = torch.empty_like(u)
+    last = torch.empty(batch, dim, d_state, device=u.device, dtype=f32)
+    states = None
+    if save_states:
+        states = torch.empty(batch, dim, n_chunks, d_state, device=u.device, dtype=f32)
+    seg_h = seg_dsum = last  # placeholders, never read with one segment
+    if n_seg > 1:
+        seg_h = torch.empty(batch, dim, n_seg, d_state, device=u.device, dtype=f32)
+        seg_dsum = torch.empty(batch, dim, n_seg, device=u.device, dtype=f32)
+        _scan_fwd_local_kernel[grid](
+            u, delta, B, A2, delta_bias if delta_bias is not None else A2, seg_h, seg_dsum,
+            length, dim, d_state, seg_len, n_seg,
+            HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
+            BLOCK_D=block_d, BLOCK_N=block_n, CHUNK=chunk,
+        )  # fmt: skip
+    _scan_fwd_kernel[grid](
+        u, delta, z if z is not None else u, B, C, A2,
+        D if D is not None else A2, delta_bias if delta_bias is not None else A2,
+        initial_state if initial_state is not None else last, seg_h, seg_dsum,
+        y, states if states is not None else last, last,
+        length, dim, d_state, n_chunks, seg_len, n_seg,
+        HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
+        SOFTPLUS=delta_softplus, HAS_H0=initial_state is not None, SAVE_STATES=save_states,
+        BLOCK_D=block_d, BLOCK_N=block_n, CHUNK=chunk,
+    )  # fmt: skip
+    return y, last, states
+
+
+def _scan_bwd(
+    dy: Tensor,
+    dlast: Tensor | None,
+    u: Tensor,
+    delta: Tensor,
+    A2: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None,
+    z: Tensor | None,
+    delta_bias: Tensor | None,
+    delta_softplus: bool,
+    states: Tensor,
+    need_dh0: bool,
+    chunk: int,
+    segments: int | None,
+) -> tuple[Tensor | None, ...]:
+    """(du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, dh0); fp32 for the reduced ones."""
+    batch, dim, length = u.shape
+    d_state = A2.shape[1]
+    block_d, block_n, _ = _blocks(d_state, chunk)
+    n_chunks = states.shape[2]
+    d_blocks = triton.cdiv(dim, block_d)
+    seg_len = _seg_len(batch * d_blocks, n_chunks, chunk, u.device, segments)
+    n_seg = triton.cdiv(length, seg_len)
+    grid = (d_blocks, n_seg, batch)
+    f32, dev = torch.float32, u.device
+    du, ddelta = torch.empty_like(u), torch.empty_like(delta)
+    dz = torch.empty_like(z) if z is not None else None
+    dB = torch.zeros(batch, d_state, length, device=dev, dtype=f32)
+    dC = torch.zeros(batch, d_state, length, device=dev, dtype=f32)
+    dA = torch.zeros(dim, d_state, device=dev, dtype=f32)
+    dD = torch.zeros(dim, device=dev, dtype=f32) if D is not None else None
+    dbias = torch.zeros(dim, device=dev, dtype=f32) if delta_bias is not None else None
+    dh0 = torch.empty(batch, dim, d_state, device=dev, dtype=f32) if need_dh0 else None
+    # per program, the tile start states of the chunk in flight (room for any BLOCK_T)
+    scratch = torch.empty(
+        d_blocks * n_seg * batch * chunk * block_n * block_d, device=dev, dtype=f32
+    )
+    seg_adj = seg_dsum = dA  # placeholders, never read with one segment
+    if n_seg > 1:
+        seg_adj = torch.empty(batch, dim, n_seg, d_state, device=dev, dtype=f32)
+        seg_dsum = torch.empty(batch, dim, n_seg, device=dev, dtype=f32)
+        _scan_bwd_local_kernel[grid](
+            delta, z if z is not None else u, C, dy, A2,
+            delta_bias if delta_bias is not None else A2, seg_adj, seg_dsum,
+            length, dim, d_state, seg_len, n_seg,
+            HAS_Z=z is not None, HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
+            BLOCK_D=block_d, BLOCK_N=block_n, CHUNK=chunk,
+        )  # fmt: skip
+    _scan_bwd_kernel[grid](
+        u, delta, z if z is not None else u, B, C, A2,
+        D if D is not None else A2, delta_bias if delta_bias is not None else A2,
+        states, dy, dlast if dlast is not None else dA, seg_adj, seg_dsum, scratch,
+        du, ddelta, dz if dz is not None else du, dB, dC, dA,
+        dD if dD is not None else dA, dbias if dbias is not None else dA,
+        dh0 if dh0 is not None else dA,
+        length, dim, d_state, n_chunks, seg_len, n_seg,
+        HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
+        SOFTPLUS=delta_softplus, HAS_DLAST=dlast is not None, HAS_DH0=need_dh0,
+        BLOCK_D=block_d, BLOCK_N=block_n, CHUNK=chunk,
+    )  # fmt: skip
+    return du, ddelta, dA, dB, dC, dD, dz, dbias, dh0
+
+
+class _SelectiveScanFn(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx,
+        u: Tensor,
+        delta: Tensor,
+        A: Tensor,
+        B: Tensor,
+        C: Tensor,
+        D: Tensor | None,
+        z: Tensor | None,
+        delta_bias: Tensor | None,
+        delta_softplus: bool,
+        initial_state: Tensor | None,
+        chunk_size: int | None,
+        segments: int | None,
+    ) -> tuple[Tensor, Tensor]:
+        u, delta, B, C = (t.contiguous() for t in (u, delta, B, C))
+        z = z.contiguous() if z is not None else None
+        D = D.float().contiguous() if D is not None else None
+        delta_bias = delta_bias.float().contiguous() if delta_bias is not None else None
+        h0 = initial_state.float().contiguous() if initial_state is not None else None
+        A2 = (A.float() * LOG2E.value).contiguous()  # exp(Δ A) = exp2(Δ A2)
+        chunk = _blocks(A.shape[1], chunk_size)[2]
+        save = any(ctx.needs_input_grad)
+        y, last, states = _scan_fwd(
+            u, delta, A2, B, C, D, z, delta_bias, delta_softplus, h0, save, chunk, segments
+        )
+        if save:
+            ctx.save_for_backward(u, delta, A2, B, C, D, z, delta_bias, states)
+        ctx.config = (delta_softplus, chunk, segments, A.dtype)
+        ctx.set_materialize_grads(False)
+        return y, last
+
+    @staticmethod
+    def backward(ctx, dy: Tensor | None, dlast: Tensor | None) -> tuple[Tensor | None, ...]:
+        u, delta, A2, B, C, D, z, delta_bias, states = ctx.saved_tensors
+        delta_softplus, chunk, segments, A_dtype = ctx.config
+        dy = torch.zeros_like(u) if dy is None else dy.contiguous()
+        dlast = dlast.float().contiguous() if dlast is not None else None
+        need = ctx.needs_input_grad
+        du, ddelta, dA, dB, dC, dD, dz, dbias, dh0 = _scan_bwd(
+            dy, dlast, u, delta, A2, B, C, D, z, delta_bias, delta_softplus, states,
+            need[9], chunk, segments,
+        )  # fmt: skip
+        grads = (
+            du,
+            ddelta,
+            dA.to(A_dtype),
+            dB.to(B.dtype),
+            dC.to(C.dtype),
+            dD,
+            dz,
+            dbias,
+            None,
+            dh0,
+        )
+        return *(g if n else None for g, n in zip(grads, need, strict=False)), None, None
+
+
+def _selective_scan(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None = None,
+    z: Tensor | None = None,
+    delta_bias: Tensor | None = None,
+    delta_softplus: bool = False,
+    initial_state: Tensor | None = None,
+    return_last_state: bool = False,
+    *,
+    chunk_size: int | None = None,
+    segments: int | None = None,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """`selective_scan_triton` with the plan forced (tests): `chunk_size` tokens per chunk (a power
+    of two, at least 8), `segments` sequence-parallel segments (1 = a single pass per program)."""
+    check_scan_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
+    if u.dtype not in DTYPES:
+        raise ValueError(f"u must be float32, float16 or bfloat16, got {u.dtype}")
+    if A.shape[1] > MAX_D_STATE:
+        raise ValueError(f"d_state must be at most {MAX_D_STATE}, got {A.shape[1]}")
+    if chunk_size is not None and (chunk_size < 8 or chunk_size & (chunk_size - 1)):
+        raise ValueError(f"chunk_size must be a power of two, at least 8, got {chunk_size}")
+    if not (u.is_cuda or INTERPRET):
+        raise ValueError(
+            "the Triton scan needs CUDA tensors (or, to run CPU tensors in the interpreter, "
+            "TRITON_INTERPRET=1 set before triton is first imported)"
+        )
+    if u.numel() == 0:  # nothing to launch (L, batch or d_inner is 0)
+        return selective_scan_ref(
+            u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state
+        )
+    y, last = _SelectiveScanFn.apply(
+        u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, chunk_size, segments
+    )
+    return (y, last) if return_last_state else y
+
+
+def selective_scan_triton(
+    u: Tensor,  # (batch, d_inner, L)
+    delta: Tensor,  # (batch, d_inner, L)
+    A: Tensor,  # (d_inner, d_state), fp32
+    B: Tensor,  # (batch, d_state, L)
+    C: Tensor,  # (batch, d_state, L)
+    D: Tensor | None = None,  # (d_inner,)
+    z: Tensor | None = None,  # (batch, d_inner, L)
+    delta_bias: Tensor | None = None,  # (d_inner,)
+    delta_softplus: bool = False,
+    initial_state: Tensor | None = None,  # (batch, d_inner, d_state), fp32
+    return_last_state: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Fused selective scan; same contract as `selective_scan_ref` (KERNELS.md has the math).
+
+    u, delta, z, B, C in fp32, fp16 or bf16 (computed in fp32); d_state up to 256. Returns y
+    (batch, d_inner, L) in u's dtype and, with `return_last_state`, the fp32 state after the last
+    token (batch, d_inner, d_state). Differentiable in every tensor argument. Needs CUDA tensors,
+    or CPU tensors under TRITON_INTERPRET=1 (fp32 only; set before triton is first imported).
+    """
+    return _selective_scan(
+        u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state
+    )

@@ -1,0 +1,140 @@
+"""One recurrent step of the selective scan in Triton, for token-by-token generation.
+
+Fuses what the reference does in several torch ops: dt bias and softplus, exp(dt A), the state
+update (in place), the C contraction, D x and the SiLU(z) gate. A program owns BLOCK_D channels of
+one batch element with all their states; the state's rows are contiguous, so its read and write,
+which are the cost of a decode step, are full vector accesses. No autotuning: it would replay the
+in-place update.
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+from seqmodels.kernels.scan.triton import INTERPRET, LOG2E, softplus
+
+
+@triton.jit
+def _state_update_kernel(
+    p_state,  # (batch, D, N) fp32, updated in place
+    p_x,  # (batch, D)
+    p_dt,  # (batch, D)
+    p_A,  # (D, N)
+    p_B,  # (batch, N)
+    p_C,  # (batch, N)
+    p_D,  # (D,)
+    p_z,  # (batch, D)
+    p_bias,  # (D,)
+    p_y,  # (batch, D) out
+    s_state_b,
+    s_state_d,
+    s_x_b,
+    s_dt_b,
+    s_B_b,
+    s_C_b,
+    s_z_b,
+    D,
+    N,
+    HAS_D: tl.constexpr,
+    HAS_Z: tl.constexpr,
+    HAS_BIAS: tl.constexpr,
+    SOFTPLUS: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+):
+    i_d, i_b = tl.program_id(0), tl.program_id(1).to(tl.int64)
+    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    o_n = tl.arange(0, BLOCK_N)
+    m_d, m_n = o_d < D, o_n < N
+    m_dn = m_d[:, None] & m_n[None, :]
+
+    p_h = p_state + i_b * s_state_b + o_d[:, None] * s_state_d + o_n[None, :]
+    b_h = tl.load(p_h, mask=m_dn, other=0.0)
+    b_x = tl.load(p_x + i_b * s_x_b + o_d, mask=m_d, other=0.0).to(tl.float32)
+    b_dt = tl.load(p_dt + i_b * s_dt_b + o_d, mask=m_d, other=0.0).to(tl.float32)
+    if HAS_BIAS:
+        b_dt += tl.load(p_bias + o_d, mask=m_d, other=0.0).to(tl.float32)
+    if SOFTPLUS:
+        b_dt = softplus(b_dt)
+    b_A = tl.load(p_A + o_d[:, None] * N + o_n[None, :], mask=m_dn, other=0.0).to(tl.float32)
+    b_B = tl.load(p_B + i_b * s_B_b + o_n, mask=m_n, other=0.0).to(tl.float32)
+    b_C = tl.load(p_C + i_b * s_C_b + o_n, mask=m_n, other=0.0).to(tl.float32)
+
+    b_h = tl.exp2(b_dt[:, None] * b_A * LOG2E) * b_h + (b_dt * b_x)[:, None] * b_B[None, :]
+    tl.store(p_h, b_h, mask=m_dn)
+    b_y = tl.sum(b_h * b_C[None, :], 1)  # (BD,)
+    if HAS_D:
+        b_y += b_x * tl.load(p_D + o_d, mask=m_d, other=0.0).to(tl.float32)
+    if HAS_Z:
+        b_z = tl.load(p_z + i_b * s_z_b + o_d, mask=m_d, other=0.0).to(tl.float32)
+        b_y *= b_z * tl.sigmoid(b_z)
+    tl.store(p_y + i_b * D + o_d, b_y.to(p_y.dtype.element_ty), mask=m_d)
+
+
+def _rows(t: Tensor) -> Tensor:
+    """t with unit stride along its last axis (a copy only if needed; never for the state)."""
+    return t if t.stride(-1) == 1 else t.contiguous()
+
+
+def _check(state, x, dt, A, B, C, D, z, dt_bias) -> None:
+    if state.dim() != 3 or state.dtype != torch.float32:
+        shape = tuple(state.shape)
+        raise ValueError(
+            f"state must be (batch, d_inner, d_state) float32, got {shape} {state.dtype}"
+        )
+    batch, dim, n = state.shape
+    expected = {
+        "x": (x, (batch, dim)),
+        "dt": (dt, (batch, dim)),
+        "A": (A, (dim, n)),
+        "B": (B, (batch, n)),
+        "C": (C, (batch, n)),
+        "D": (D, (dim,)),
+        "z": (z, (batch, dim)),
+        "dt_bias": (dt_bias, (dim,)),
+    }
+    for name, (tensor, shape) in expected.items():
+        if tensor is not None and tuple(tensor.shape) != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
+    if state.stride(-1) != 1:
+        raise ValueError("state must have unit stride along d_state (it is updated in place)")
+    if not (state.is_cuda or INTERPRET):
+        raise ValueError("the Triton state update needs CUDA tensors (or TRITON_INTERPRET=1)")
+
+
+def selective_state_update_triton(
+    state: Tensor,  # (batch, d_inner, d_state), fp32, updated in place
+    x: Tensor,  # (batch, d_inner)
+    dt: Tensor,  # (batch, d_inner)
+    A: Tensor,  # (d_inner, d_state)
+    B: Tensor,  # (batch, d_state)
+    C: Tensor,  # (batch, d_state)
+    D: Tensor | None = None,  # (d_inner,)
+    z: Tensor | None = None,  # (batch, d_inner)
+    dt_bias: Tensor | None = None,  # (d_inner,)
+    dt_softplus: bool = False,
+) -> Tensor:
+    """Advance `state` by one token in place and return y_t (batch, d_inner) in x's dtype; same
+    contract as `selective_state_update_ref`. `state` may be a view (e.g. one layer of a stacked
+    cache) as long as its last axis is contiguous."""
+    _check(state, x, dt, A, B, C, D, z, dt_bias)
+    batch, dim, d_state = state.shape
+    x, dt, B, C = (_rows(t) for t in (x, dt, B, C))
+    z = _rows(z) if z is not None else None
+    A = A.contiguous()
+    y = torch.empty(batch, dim, device=x.device, dtype=x.dtype)
+    block_n = triton.next_power_of_2(d_state)
+    block_d = max(1, min(64, 512 // block_n))  # 512 states per program, 4 per thread
+    grid = (triton.cdiv(dim, block_d), batch)
+    _state_update_kernel[grid](
+        state, x, dt, A, B, C, D if D is not None else A, z if z is not None else x,
+        dt_bias if dt_bias is not None else A, y,
+        state.stride(0), state.stride(1), x.stride(0), dt.stride(0), B.stride(0), C.stride(0),
+        z.stride(0) if z is not None else 0, dim, d_state,
+        HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=dt_bias is not None,
+        SOFTPLUS=dt_softplus, BLOCK_D=block_d, BLOCK_N=block_n, num_warps=4,
+    )  # fmt: skip
+    return y
