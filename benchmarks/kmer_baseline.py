@@ -27,8 +27,8 @@ from sklearn.preprocessing import StandardScaler
 
 from seqmodels.cli import compose_config
 from seqmodels.data.tokens import reverse_complement
+from seqmodels.tasks.dna_species import build_datamodule
 from seqmodels.tasks.export import load_pretrained
-from seqmodels.tasks.train import build_datamodule
 
 
 def kmer_spectrum(tokens: np.ndarray, k: int) -> np.ndarray:

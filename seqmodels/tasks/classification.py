@@ -8,23 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import lightning as L
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from seqmodels.tasks.export import build_model
+from seqmodels.tasks.base import SequenceTask
 from seqmodels.tasks.metrics import classification_metrics
-from seqmodels.tasks.optim import build_optimizer, warmup_cosine
 
 
-class ClassificationTask(L.LightningModule):
+class ClassificationTask(SequenceTask):
     def __init__(self, info: dict[str, Any], optim: dict[str, Any]) -> None:
-        super().__init__()
-        self.save_hyperparameters()
-        self.model = build_model(info)
-        self.pad_id = info.get("pad_id")
+        super().__init__(info, optim)
         num_classes = len(info["class_names"])
         self.train_metrics = classification_metrics(num_classes, "train")
         self.val_metrics = classification_metrics(num_classes, "val")
@@ -64,25 +58,3 @@ class ClassificationTask(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.confusion = self.test_confusion.compute().cpu()
         self.test_confusion.reset()
-
-    def configure_optimizers(self) -> dict[str, Any]:
-        optim = self.hparams.optim
-        optimizer = build_optimizer(self.model, optim["lr"], optim["weight_decay"], optim["betas"])
-        total = int(self.trainer.estimated_stepping_batches)
-        scheduler = warmup_cosine(
-            optimizer, min(optim["warmup_steps"], max(1, total // 10)), total, optim["min_lr_ratio"]
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
-
-    def on_train_epoch_start(self) -> None:
-        # Fresh training windows every epoch, the same on every run with the same seed.
-        dataset = getattr(self.trainer.train_dataloader, "dataset", None)
-        if hasattr(dataset, "set_epoch"):
-            dataset.set_epoch(self.current_epoch)
-
-    @torch.no_grad()
-    def predict_proba(self, tokens: Tensor) -> Tensor:
-        return self(tokens).softmax(dim=-1)

@@ -7,7 +7,6 @@ A run leaves runs/<task>/<time>/ with config.yaml, checkpoints/, metrics.csv, pl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
@@ -18,49 +17,17 @@ from rich.console import Console
 from rich.table import Table
 
 from seqmodels.errors import UserError
-from seqmodels.models import ModelConfig
-from seqmodels.tasks.classification import ClassificationTask
 from seqmodels.tasks.export import load_pretrained, save_pretrained
 from seqmodels.tasks.plots import plot_confusion_matrix, plot_training_curves
+from seqmodels.tasks.registry import task_module
 from seqmodels.tasks.runs import latest_run, mark_latest, new_run_dir
 
 console = Console()
 
 
-def model_config(cfg: DictConfig, **fixed: Any) -> ModelConfig:
-    """The backbone config: the preset named in cfg.model, then every non-null field set there."""
-    fields = {k: v for k, v in OmegaConf.to_container(cfg.model).items() if v is not None}
-    preset = fields.pop("preset")
-    try:
-        return ModelConfig.preset(preset, **{**fields, **fixed})
-    except (TypeError, ValueError) as error:
-        raise UserError(f"model: {error}") from None
-
-
-def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
-    from seqmodels.data.dna_species import DnaSpeciesDataModule
-
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    return DnaSpeciesDataModule(**data, seed=cfg.seed)
-
-
-def build_task(cfg: DictConfig, datamodule: L.LightningDataModule) -> ClassificationTask:
-    from seqmodels.data.tokens import PAD_ID, VOCAB_SIZE
-
-    info = {
-        "kind": "classifier",
-        "task": cfg.task.name,
-        "model": model_config(cfg, vocab_size=VOCAB_SIZE).to_dict(),
-        "class_names": list(datamodule.class_names),
-        "pooling": cfg.head.pooling,
-        "alphabet": "dna",
-        "pad_id": PAD_ID,
-        "seq_len": cfg.data.seq_len,
-    }
-    return ClassificationTask(info, OmegaConf.to_container(cfg.optim, resolve=True))
-
-
 def build_trainer(cfg: DictConfig, run: Path | None) -> L.Trainer:
+    """A Lightning Trainer from cfg.trainer; with a run directory, it logs and checkpoints there
+    (best by cfg.task.monitor, and last)."""
     options = OmegaConf.to_container(cfg.trainer, resolve=True)
     if options.get("precision") is None:
         gpu = torch.cuda.is_available() and options.get("accelerator") != "cpu"
@@ -71,8 +38,8 @@ def build_trainer(cfg: DictConfig, run: Path | None) -> L.Trainer:
             ModelCheckpoint(
                 dirpath=run / "checkpoints",
                 filename="best",
-                monitor="val/acc",
-                mode="max",
+                monitor=cfg.task.monitor,
+                mode=cfg.task.mode,
                 save_last=True,
             )
         )
@@ -101,10 +68,11 @@ def print_metrics(title: str, metrics: dict[str, float]) -> None:
 def fit(cfg: DictConfig) -> Path:
     """Train, test the best checkpoint, export it, plot, and return the run directory."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = build_datamodule(cfg)
+    task = task_module(cfg.task.name)
+    datamodule = task.build_datamodule(cfg)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    module = build_task(cfg, datamodule)
+    module = task.build_module(cfg, datamodule)
     run = new_run_dir(cfg.run_root, cfg.task.name)
     OmegaConf.save(cfg, run / "config.yaml", resolve=True)
     console.print(f"run directory: {run}")
@@ -115,7 +83,7 @@ def fit(cfg: DictConfig) -> Path:
     save_pretrained(run / "model", module.model, module.hparams.info)
     plots = run / "plots"
     plot_training_curves(run / "metrics.csv", plots / "training_curves.png")
-    if module.confusion is not None:
+    if getattr(module, "confusion", None) is not None:
         plot_confusion_matrix(
             module.confusion.numpy(),
             module.hparams.info["class_names"],
@@ -131,14 +99,10 @@ def evaluate(cfg: DictConfig, stage: str) -> dict[str, float]:
     """validate or test a trained model (cfg.ckpt, or the task's latest run) on cfg's data."""
     source = cfg.ckpt or latest_run(cfg.run_root, cfg.task.name)
     model, info = load_pretrained(source)
-    datamodule = build_datamodule(cfg)
+    task = task_module(cfg.task.name)
+    datamodule = task.build_datamodule(cfg)
     datamodule.prepare_data()
-    if list(datamodule.class_names) != list(info["class_names"]):
-        raise UserError(
-            f"{source}: the model knows classes {info['class_names']} but the data has "
-            f"{list(datamodule.class_names)}: evaluate on the data it was trained for"
-        )
-    module = ClassificationTask(info, OmegaConf.to_container(cfg.optim, resolve=True))
+    module = task.build_module(cfg, datamodule, info)
     module.model.load_state_dict(model.state_dict())
     trainer = build_trainer(cfg, run=None)
     run_stage = trainer.validate if stage == "validate" else trainer.test

@@ -3,7 +3,7 @@
 The sequence is cut into chunks of T tokens. Per chunk the decays a_t = exp(Δ_t A) and inputs
 x_t = Δ_t B_t u_t are built for the whole chunk at once in a time-major (T, batch, d_inner, d_state)
 layout, so that the recurrence h_t = a_t h_{t-1} + x_t is one in-place op per token on a contiguous
-slice, and the contraction with C is one einsum per chunk. The backward (KERNELS.md) recomputes a
+slice, and the contraction with C is one op per chunk. The backward (KERNELS.md) recomputes a
 chunk's states from its saved start state, runs the adjoint λ backwards with one in-place op per
 token, then forms every gradient of the chunk vectorised. Nothing of size L · d_state is ever held:
 buffers are (T, batch, d_inner, d_state) with T chosen so that one buffer holds about
@@ -44,6 +44,17 @@ def _time_major(x: Tensor, s: int, e: int, dtype: torch.dtype) -> Tensor:
     # for a power-of-two L maps every element to the same cache set and runs ~3x slower.
     piece = x[..., s:e].contiguous()
     return torch.empty(e - s, *piece.shape[:-1], dtype=dtype).copy_(piece.permute(2, 0, 1))
+
+
+def _sum_over_state(x: Tensor, v: Tensor) -> Tensor:
+    """Σ_n x[t, b, d, n] v[t, b, n] → (T, batch, d_inner).
+
+    einsum lowers this to a batched matrix-vector product, which at batch > 1 ran 2x slower here
+    than one fused dot product per (t, b, d) (vecdot); at batch 1 it ran 2x faster.
+    """
+    if x.shape[1] == 1:
+        return torch.einsum("tbdn,tbn->tbd", x, v)
+    return torch.linalg.vecdot(x, v[:, :, None, :])
 
 
 class _Chunk(NamedTuple):
@@ -152,7 +163,7 @@ def _scan_forward(
             starts[:, :, c].copy_(ws.H[0])
         ch = _load_chunk(u, delta, B, C, delta_bias, softplus, s, e, f)
         H, _ = ws.states(ch, A2)
-        yt = torch.einsum("tbdn,tbn->tbd", H[1:], ch.C)  # (T, batch, d_inner)
+        yt = _sum_over_state(H[1:], ch.C)  # (T, batch, d_inner)
         if Df is not None:
             yt.addcmul_(ch.u, Df)
         if z is not None:
@@ -211,7 +222,7 @@ def _scan_backward(
             zt = _time_major(z, s, e, f)
             sz = torch.sigmoid(zt)
             if dz is not None:
-                yt = torch.einsum("tbdn,tbn->tbd", H[1:], ch.C)  # y before the gate
+                yt = _sum_over_state(H[1:], ch.C)  # y before the gate
                 if Df is not None:
                     yt.addcmul_(ch.u, Df)
                 dz[..., s:e].copy_((gt * yt * sz * (1 + zt * (1 - sz))).permute(1, 2, 0))
@@ -230,7 +241,7 @@ def _scan_backward(
             dBt = torch.einsum("tbdn,tbd->tbn", lam, ch.dt * ch.u)
             dB[..., s:e].copy_(dBt.permute(1, 2, 0))
         if du is not None or need_ddt:
-            lam_B = torch.einsum("tbdn,tbn->tbd", lam, ch.B)  # Σ_n λ_t B_t
+            lam_B = _sum_over_state(lam, ch.B)  # Σ_n λ_t B_t
         if du is not None:
             dut = ch.dt * lam_B
             if Df is not None:

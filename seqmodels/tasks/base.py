@@ -1,0 +1,38 @@
+"""What every task's LightningModule shares: the model from `info`, the optimiser and schedule,
+and fresh training windows each epoch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+
+from seqmodels.tasks.export import build_model
+from seqmodels.tasks.optim import build_optimizer, warmup_cosine
+
+
+class SequenceTask(L.LightningModule):
+    """`info` describes the model (what config.json holds); `optim` the optimiser settings."""
+
+    def __init__(self, info: dict[str, Any], optim: dict[str, Any]) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = build_model(info)
+        self.pad_id = info.get("pad_id")
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optim = self.hparams.optim
+        optimizer = build_optimizer(self.model, optim["lr"], optim["weight_decay"], optim["betas"])
+        total = int(self.trainer.estimated_stepping_batches)
+        warmup = min(optim["warmup_steps"], max(1, total // 10))
+        scheduler = warmup_cosine(optimizer, warmup, total, optim["min_lr_ratio"])
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def on_train_epoch_start(self) -> None:
+        # Fresh training windows every epoch, the same on every run with the same seed.
+        dataset = getattr(self.trainer.train_dataloader, "dataset", None)
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(self.current_epoch)
