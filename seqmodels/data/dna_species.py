@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import lightning as L
-import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from seqmodels.data.genome_store import GenomeStore
+from seqmodels.data.loaders import ResumableLoader
 from seqmodels.data.windows import FixedWindowDataset, RandomWindowDataset
 from seqmodels.errors import UserError
 
@@ -139,23 +139,17 @@ class DnaSpeciesDataModule(L.LightningDataModule):
                 stores, "test", self.seq_len, self.test_windows_per_class, **common
             )
 
-    def _loader(self, dataset: Dataset | None) -> DataLoader:
+    def _loader(self, dataset: Dataset | None, training: bool = False) -> ResumableLoader:
         if dataset is None:
             raise RuntimeError("call setup() with the matching stage before asking for a loader")
         # No shuffling: training items are random already, and fixed windows keep their order.
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+        return ResumableLoader(dataset, self.batch_size, training, self.num_workers)
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_dataset)
+    def train_dataloader(self) -> ResumableLoader:
+        return self._loader(self.train_dataset, training=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> ResumableLoader:
         return self._loader(self.val_dataset)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> ResumableLoader:
         return self._loader(self.test_dataset)
