@@ -1,13 +1,18 @@
-"""A k-mer baseline beside the deep model, on the same splits and windows.
+"""A k-mer baseline beside the deep model, on the same data: any labelled dataset, or species.
 
 Trains logistic regression (scikit-learn) on k-mer spectra (both strands, so the features do not
-depend on orientation) of the training windows the model saw, scores it on the task's fixed test
-windows, and scores a trained seqmodels run on the same windows, in one table.
+depend on orientation) of the training data the model saw, scores it on the task's test data,
+and scores a trained seqmodels run on the same sequences, in one table: does the deep model beat
+k-mer counting on this data?
 
-    python benchmarks/kmer_baseline.py [--run runs/dna_species/latest] [--k 6] [key=value ...]
+    python benchmarks/kmer_baseline.py [--run RUN] [--k 6] [task=dna_species] [key=value ...]
+    python benchmarks/kmer_baseline.py --run runs/dna_classify/latest \
+        task=dna_classify data.train=labelled.tsv [data.test=...] [data.genome=ref.fa]
 
-key=value arguments are the task's configuration overrides (e.g. data.seq_len=4096), so the
-windows are exactly those of `seqmodels fit task=dna_species` with the same overrides.
+key=value arguments are the task's configuration overrides (e.g. data.seq_len=4096), so the data
+are exactly those of `seqmodels fit` with the same overrides: for dna_species the training windows
+of trainer.max_steps batches and the fixed test windows, for dna_classify every training sequence
+and the test split.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from seqmodels.cli import compose_config
+from seqmodels.data.dna_classify import pad_batch
 from seqmodels.data.tokens import reverse_complement
-from seqmodels.tasks.dna_species import build_datamodule
 from seqmodels.tasks.export import load_pretrained
+from seqmodels.tasks.registry import task_module
 
 
 def kmer_spectrum(tokens: np.ndarray, k: int) -> np.ndarray:
@@ -37,6 +43,8 @@ def kmer_spectrum(tokens: np.ndarray, k: int) -> np.ndarray:
     counts = np.zeros(4**k)
     place_values = 4 ** np.arange(k - 1, -1, -1)
     for strand in (tokens, reverse_complement(tokens)):
+        if len(strand) < k:
+            continue
         kmers = np.lib.stride_tricks.sliding_window_view(strand.astype(np.int64) - 1, k)
         kmers = kmers[((kmers >= 0) & (kmers < 4)).all(axis=1)]  # A, C, G, T → 0..3
         counts += np.bincount(kmers @ place_values, minlength=4**k)
@@ -48,71 +56,95 @@ def features(items, k: int, label: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(x), np.array([int(item["label"]) for item in items])
 
 
-def score(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+def score(y_true: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro-F1, MCC and macro one-vs-rest AUROC of class probabilities (n, classes)."""
+    y_pred = probs.argmax(1)
+    present = np.unique(y_true)
+    if len(present) < 2:
+        auroc = float("nan")  # undefined with one class
+    elif probs.shape[1] == 2:
+        auroc = roc_auc_score(y_true, probs[:, 1])
+    else:
+        auroc = roc_auc_score(y_true, probs, multi_class="ovr", labels=range(probs.shape[1]))
     return {
         "acc": accuracy_score(y_true, y_pred),
         "f1": f1_score(y_true, y_pred, average="macro"),
         "mcc": matthews_corrcoef(y_true, y_pred),
+        "auroc": auroc,
     }
 
 
 @torch.inference_mode()
-def model_predictions(run: Path, dataset, batch_size: int = 64) -> np.ndarray:
+def model_probabilities(run: Path, dataset, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities (n, classes) of a trained run on every item of `dataset`."""
     model, info = load_pretrained(run)
-    preds = []
+    probs = []
     for start in range(0, len(dataset), batch_size):
         items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
-        tokens = torch.stack([item["tokens"] for item in items])
-        preds.append(model(tokens, tokens != info["pad_id"]).argmax(-1).numpy())
-    return np.concatenate(preds)
+        tokens = pad_batch(items)["tokens"]
+        probs.append(model(tokens, tokens != info["pad_id"]).softmax(-1).numpy())
+    return np.concatenate(probs)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, default=Path("runs/dna_species/latest"))
-    parser.add_argument("--k", type=int, default=6)
-    parser.add_argument("overrides", nargs="*", help="task configuration overrides (key=value)")
-    args = parser.parse_args()
-    cfg = compose_config(["task=dna_species", *args.overrides])
-    datamodule = build_datamodule(cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    datamodule.setup("test")
-
-    # The windows the model trained on: max_steps batches, epoch by epoch.
+def training_items(cfg, datamodule) -> list[dict]:
+    """The training data as the deep model saw it: for dna_species the random windows of
+    trainer.max_steps batches, epoch by epoch; otherwise every training sequence once."""
     train = datamodule.train_dataset
+    if cfg.task.name != "dna_species":
+        return [train[i] for i in range(len(train))]
     n_train = cfg.trainer.max_steps * cfg.data.batch_size
     items = []
     for epoch in range((n_train + len(train) - 1) // len(train)):
         train.set_epoch(epoch)
         items += [train[i] for i in range(min(len(train), n_train - len(items)))]
-    x_train, y_train = features(items, args.k, f"{args.k}-mers of {len(items)} train windows")
-    test = datamodule.test_dataset
-    x_test, y_test = features([test[i] for i in range(len(test))], args.k, "test windows")
+    return items
 
+
+def kmer_baseline(cfg, datamodule, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(test labels, test probabilities of the k-mer model, seconds to fit it)."""
+    items = training_items(cfg, datamodule)
+    x_train, y_train = features(items, k, f"{k}-mers of {len(items)} training sequences")
+    test = datamodule.test_dataset
+    x_test, y_test = features([test[i] for i in range(len(test))], k, "test sequences")
     started = time.perf_counter()
     scaler = StandardScaler().fit(x_train)
     classifier = LogisticRegression(max_iter=2000, C=0.1).fit(scaler.transform(x_train), y_train)
+    probs = np.zeros((len(y_test), datamodule.num_classes))
+    probs[:, classifier.classes_] = classifier.predict_proba(scaler.transform(x_test))
+    return y_test, probs, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, help="a trained run (default: runs/<task>/latest)")
+    parser.add_argument("--k", type=int, default=6)
+    parser.add_argument("overrides", nargs="*", help="task configuration overrides (key=value)")
+    args = parser.parse_args()
+    cfg = compose_config(args.overrides)
+    datamodule = task_module(cfg.task.name).build_datamodule(cfg)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    datamodule.setup("test")
+
+    y_test, probs, seconds = kmer_baseline(cfg, datamodule, args.k)
     rows = {
         f"{args.k}-mer spectrum + logistic regression": (
-            score(y_test, classifier.predict(scaler.transform(x_test))),
-            f"{time.perf_counter() - started:.0f} s fit",
+            score(y_test, probs),
+            f"{seconds:.0f} s fit",
         )
     }
-    if args.run.exists():
-        rows[f"seqmodels ({args.run.resolve().name})"] = (
-            score(y_test, model_predictions(args.run, test)),
-            "see the run",
-        )
+    run = args.run or Path(cfg.run_root) / cfg.task.name / "latest"
+    if run.exists():
+        probs = model_probabilities(run, datamodule.test_dataset)
+        rows[f"seqmodels ({run.resolve().name})"] = (score(y_test, probs), "see the run")
 
     table = Table(
-        title=f"species classification, {len(test)} test windows of {cfg.data.seq_len} bases "
-        f"({len(datamodule.class_names)} classes)"
+        title=f"{cfg.task.name}: {len(y_test)} test sequences, {datamodule.num_classes} classes"
     )
-    for column in ("model", "test acc", "macro-F1", "MCC", "training"):
+    for column in ("model", "test acc", "macro-F1", "MCC", "AUROC", "training"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, (metrics, note) in rows.items():
-        table.add_row(name, *(f"{metrics[m]:.3f}" for m in ("acc", "f1", "mcc")), note)
+        table.add_row(name, *(f"{metrics[m]:.3f}" for m in ("acc", "f1", "mcc", "auroc")), note)
     Console().print(table)
 
 

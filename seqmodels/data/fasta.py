@@ -32,11 +32,13 @@ _HEAD_BYTES = 1 << 16  # enough to tell text from binary data
 
 @dataclass(frozen=True)
 class FastaRecord:
-    """One record: `id` is the header's first word, `description` the rest of it (maybe "")."""
+    """One record: `id` is the header's first word, `description` the rest of it (maybe ""),
+    `line` the header's line number (for messages about the record)."""
 
     id: str
     description: str
     tokens: np.ndarray  # (length,) uint8, see seqmodels.data.tokens
+    line: int
 
 
 def check_fasta_path(path: str | Path) -> Path:
@@ -156,7 +158,7 @@ def _records(path: Path) -> Iterator[FastaRecord]:
                     tokens = encode(seq)
                 except InvalidBaseError as error:
                     raise _invalid_base(path, where, line, error) from None
-                yield FastaRecord(record_id, description, tokens)
+                yield FastaRecord(record_id, description, tokens, line)
     except (EOFError, zlib.error, gzip.BadGzipFile):
         raise _corrupt(path) from None
 

@@ -28,6 +28,7 @@ PAD_ID = 0
 A_ID, C_ID, G_ID, T_ID = 1, 2, 3, 4
 N_ID = 5
 VOCAB_SIZE = 6
+COMPLEMENT = [PAD_ID, T_ID, G_ID, C_ID, A_ID, N_ID]  # the complement of each id, for the models
 
 _INVALID = 255  # marks bytes that are not bases in the lookup table
 _DECODE = np.frombuffer(b"\0ACGTN", dtype=np.uint8)  # PAD decodes to nothing (see `decode`)

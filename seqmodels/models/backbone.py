@@ -77,6 +77,12 @@ class MambaBackbone(nn.Module):
             new_state.append(layer_state)
         return final_norm(self.norm_f, hidden, residual), (None if state is None else new_state)
 
+    def encode(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Features of whole sequences for pooling (batch, L, d_model), the reading every backbone
+        variant offers classifiers. Right padding never reaches a real token of a causal model, so
+        the mask is not needed here."""
+        return self(input_ids)[0]
+
     def allocate_inference_cache(self, batch: int, device=None, dtype=None) -> BackboneState:
         return [layer.mixer.allocate_inference_cache(batch, device, dtype) for layer in self.layers]
 

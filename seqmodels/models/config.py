@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-VARIANTS = ("causal",)
+# causal: backbone.py; bidirectional: bidirectional.py; rc_equivariant: rc_equivariant.py
+VARIANTS = ("causal", "bidirectional", "rc_equivariant")
 
 
 @dataclass
@@ -22,6 +23,9 @@ class ModelConfig:
     n_layer: int = 4
     vocab_size: int = 6
     pad_vocab_size_multiple: int = 8
+    # the complement of each token id (DNA: A<->T, C<->G), for reverse-complement models and
+    # test-time reverse-complement averaging; None for alphabets without one
+    complement: list[int] | None = None
 
     # mixer (the selective SSM)
     d_state: int = 16
@@ -49,11 +53,27 @@ class ModelConfig:
         for name in ("d_model", "n_layer", "vocab_size", "d_state", "d_conv", "expand"):
             if getattr(self, name) < 1:
                 raise ValueError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        if self.complement is not None:
+            ids = list(range(self.vocab_size))
+            if sorted(self.complement) != ids or any(
+                self.complement[self.complement[i]] != i for i in ids
+            ):
+                raise ValueError(
+                    f"model.complement must pair up the {self.vocab_size} token ids "
+                    f"(a self-inverse permutation), got {self.complement}"
+                )
+        if self.variant == "rc_equivariant" and self.complement is None:
+            raise ValueError("model.variant=rc_equivariant needs an alphabet with a complement")
         self.d_inner = self.expand * self.d_model
         if self.dt_rank == "auto":
             self.dt_rank = math.ceil(self.d_model / 16)
         multiple = self.pad_vocab_size_multiple
         self.padded_vocab_size = math.ceil(self.vocab_size / multiple) * multiple
+
+    def mixer_kwargs(self) -> dict[str, Any]:
+        """The MambaMixer arguments besides d_model."""
+        names = ("d_state", "d_conv", "expand", "dt_rank", "dt_min", "dt_max", "dt_init_floor")
+        return {name: getattr(self, name) for name in (*names, "conv_bias", "bias")}
 
     def to_dict(self) -> dict[str, Any]:
         """The constructor arguments (derived fields left out), for config.json."""

@@ -1,7 +1,9 @@
 """Task heads on the backbone: sequence classification (pooled) and next-token prediction.
 
-Padding is masked out of the pooling, so for a causal backbone a right-padded sequence gets the
-same prediction as the sequence alone.
+Padding is masked out of the pooling, and no backbone variant lets padding reach a real token,
+so a right-padded sequence gets the same prediction as the sequence alone. A classifier with a
+complement in its config can average its logits with those of the reverse complement at test time
+(`rc_average`: in eval mode only, so training sees one strand at a time).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from torch import Tensor, nn
 
 from seqmodels.models.backbone import BackboneState, MambaBackbone
 from seqmodels.models.config import ModelConfig
+from seqmodels.models.reverse import reverse_complement_ids
+from seqmodels.models.variants import build_backbone
 
 POOLINGS = ("mean", "last")
 
@@ -33,18 +37,38 @@ def pool(hidden: Tensor, mask: Tensor | None, pooling: str) -> Tensor:
 class SequenceClassifier(nn.Module):
     """Backbone + pooling + a linear layer: token ids (batch, L) → class logits (batch, classes)."""
 
-    def __init__(self, config: ModelConfig, num_classes: int, pooling: str = "mean") -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        num_classes: int,
+        pooling: str = "mean",
+        rc_average: bool = False,
+    ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling={pooling!r}: choose one of {', '.join(POOLINGS)}")
+        if config.variant == "rc_equivariant" and pooling != "mean":
+            # the last token of a sequence is the first of its reverse complement
+            raise ValueError("an rc_equivariant model is RC-invariant with mean pooling only")
+        if rc_average and config.complement is None:
+            raise ValueError("rc_average needs an alphabet with a complement (model.complement)")
         self.config = config
         self.pooling = pooling
-        self.backbone = MambaBackbone(config)
+        self.rc_average = rc_average
+        self.backbone = build_backbone(config)
         self.head = nn.Linear(config.d_model, num_classes)
+        if rc_average:
+            self.register_buffer("complement", torch.tensor(config.complement), persistent=False)
+
+    def _logits(self, input_ids: Tensor, mask: Tensor | None) -> Tensor:
+        return self.head(pool(self.backbone.encode(input_ids, mask), mask, self.pooling))
 
     def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
-        hidden, _ = self.backbone(input_ids)
-        return self.head(pool(hidden, mask, self.pooling))
+        logits = self._logits(input_ids, mask)
+        if self.rc_average and not self.training:
+            rc = reverse_complement_ids(input_ids, mask, self.complement)
+            logits = (logits + self._logits(rc, mask)) / 2
+        return logits
 
 
 class LanguageModel(nn.Module):
@@ -52,6 +76,8 @@ class LanguageModel(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
+        if config.variant != "causal":
+            raise ValueError(f"a language model needs a causal backbone, not {config.variant}")
         self.config = config
         self.backbone = MambaBackbone(config)
         self.lm_head = nn.Linear(config.d_model, config.padded_vocab_size, bias=False)

@@ -141,14 +141,15 @@ class MambaMixer(nn.Module):
         x, z = self.in_proj(hidden).chunk(2, dim=-1)  # (B, ED) each
         x = causal_conv1d_update(x, state.conv, self.conv1d.weight[:, 0, :], self.conv1d.bias)
         x = F.silu(x)
-        dt, B, C = self._ssm_inputs(x[:, None, :])
+        # _ssm_inputs without its (L, ·) layout: on one token the transposes cost more than the math
+        dt, B, C = self.x_proj(x).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         y = selective_state_update(
             state.ssm,
             x,
-            dt[..., 0],
+            F.linear(dt, self.dt_proj.weight),  # (B, ED); the bias goes into the update, fused
             self.A,
-            B[..., 0],
-            C[..., 0],
+            B,
+            C,
             D=self.D.float(),
             z=z,
             dt_bias=self.dt_proj.bias.float(),

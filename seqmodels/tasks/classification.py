@@ -31,27 +31,28 @@ class ClassificationTask(SequenceTask):
         return self.model(tokens, mask)
 
     def model_step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """(loss, class probabilities (B, classes), labels (B,)); the metrics take probabilities."""
         logits = self(batch["tokens"])
         loss = F.cross_entropy(logits, batch["label"])
-        return loss, logits.argmax(dim=-1), batch["label"]
+        return loss, logits.detach().float().softmax(dim=-1), batch["label"]
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        loss, preds, labels = self.model_step(batch)
-        self.train_metrics(preds, labels)
+        loss, probs, labels = self.model_step(batch)
+        self.train_metrics(probs, labels)
         self.log("train/loss", loss, prog_bar=True)
         self.log_dict(self.train_metrics, on_step=False, on_epoch=True)
         return loss
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        loss, preds, labels = self.model_step(batch)
-        self.val_metrics(preds, labels)
+        loss, probs, labels = self.model_step(batch)
+        self.val_metrics(probs, labels)
         self.log("val/loss", loss, prog_bar=True)
         self.log_dict(self.val_metrics, prog_bar=True)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        loss, preds, labels = self.model_step(batch)
-        self.test_metrics(preds, labels)
-        self.test_confusion(preds, labels)
+        loss, probs, labels = self.model_step(batch)
+        self.test_metrics(probs, labels)
+        self.test_confusion(probs, labels)
         self.log("test/loss", loss)
         self.log_dict(self.test_metrics)
 

@@ -7,10 +7,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from seqmodels.data.dna_species import DnaSpeciesDataModule
-from seqmodels.data.tokens import PAD_ID, VOCAB_SIZE
-from seqmodels.errors import UserError
 from seqmodels.tasks.classification import ClassificationTask
-from seqmodels.tasks.config import model_config
+from seqmodels.tasks.config import dna_classifier_info, trained_classifier_info
 
 
 def build_datamodule(cfg: DictConfig) -> DnaSpeciesDataModule:
@@ -21,19 +19,7 @@ def build_module(
     cfg: DictConfig, datamodule: DnaSpeciesDataModule, info: dict[str, Any] | None = None
 ) -> ClassificationTask:
     if info is None:
-        info = {
-            "kind": "classifier",
-            "task": cfg.task.name,
-            "model": model_config(cfg, vocab_size=VOCAB_SIZE).to_dict(),
-            "class_names": list(datamodule.class_names),
-            "pooling": cfg.head.pooling,
-            "alphabet": "dna",
-            "pad_id": PAD_ID,
-            "seq_len": cfg.data.seq_len,
-        }
-    elif list(datamodule.class_names) != list(info["class_names"]):
-        raise UserError(
-            f"the model knows classes {info['class_names']} but the data has "
-            f"{list(datamodule.class_names)}: evaluate it on the data it was trained for"
-        )
+        info = dna_classifier_info(cfg, datamodule.class_names, cfg.data.seq_len)
+    else:
+        info = trained_classifier_info(cfg, info, datamodule.class_names)
     return ClassificationTask(info, OmegaConf.to_container(cfg.optim, resolve=True))

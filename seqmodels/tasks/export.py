@@ -29,7 +29,12 @@ def build_model(info: dict[str, Any]) -> nn.Module:
     """An untrained model of the kind and shape `info` (config.json) describes."""
     config = ModelConfig.from_dict(info["model"])
     if info["kind"] == "classifier":
-        return SequenceClassifier(config, len(info["class_names"]), info.get("pooling", "mean"))
+        return SequenceClassifier(
+            config,
+            len(info["class_names"]),
+            info.get("pooling", "mean"),
+            rc_average=info.get("rc_average", False),
+        )
     if info["kind"] == "lm":
         return LanguageModel(config)
     raise UserError(f"unknown model kind {info['kind']!r} in config.json")

@@ -1,22 +1,43 @@
-"""Classification metrics, one collection per stage: accuracy, macro-F1 and MCC."""
+"""Classification metrics: one collection per stage (accuracy, macro-F1, MCC, AUROC), and the
+per-class report of a confusion matrix."""
 
 from __future__ import annotations
 
+import numpy as np
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
+    MulticlassAUROC,
     MulticlassF1Score,
     MulticlassMatthewsCorrCoef,
 )
 
 
 def classification_metrics(num_classes: int, stage: str) -> MetricCollection:
-    """Logged as `<stage>/acc`, `<stage>/f1`, `<stage>/mcc`."""
+    """Logged as `<stage>/acc`, `<stage>/f1`, `<stage>/mcc`, `<stage>/auroc` (macro, one class
+    against the rest); updated with class probabilities (batch, classes) and labels (batch,)."""
     return MetricCollection(
         {
             "acc": MulticlassAccuracy(num_classes, average="micro"),
             "f1": MulticlassF1Score(num_classes, average="macro"),
             "mcc": MulticlassMatthewsCorrCoef(num_classes),
+            "auroc": MulticlassAUROC(num_classes, average="macro"),
         },
         prefix=f"{stage}/",
     )
+
+
+def per_class_report(matrix: np.ndarray, class_names: list[str]) -> list[dict[str, str | float]]:
+    """Precision, recall, F1 and support of each class, from a confusion matrix whose rows are
+    the true classes; a class never predicted (or never present) scores 0, not NaN."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    hits = np.diag(matrix)
+    support, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
+    precision = np.divide(hits, predicted, out=np.zeros_like(hits), where=predicted > 0)
+    recall = np.divide(hits, support, out=np.zeros_like(hits), where=support > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(hits), where=total > 0)
+    return [
+        {"class": name, "precision": p, "recall": r, "f1": f, "support": int(n)}
+        for name, p, r, f, n in zip(class_names, precision, recall, f1, support, strict=True)
+    ]

@@ -2,6 +2,7 @@
 
 Weight decay applies to matrices only: biases, norms, embeddings' 1-D parameters and every
 parameter marked `_no_weight_decay` (the SSM's A_log, D and Δ bias) are left alone, as in Mamba.
+A parameter marked `_lr_scale` trains at that share of the learning rate (fine-tuning).
 """
 
 from __future__ import annotations
@@ -13,24 +14,27 @@ from torch import nn
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    decay, no_decay = [], []
+    """Decay and no-decay groups, split further by each parameter's learning-rate scale
+    (`_lr_scale`, 1 unless set: fine-tuning gives a pretrained backbone a lower rate)."""
+    groups: dict[tuple[float, bool], list[nn.Parameter]] = {(1.0, True): [], (1.0, False): []}
     for param in model.parameters():
         if not param.requires_grad:
             continue
-        if getattr(param, "_no_weight_decay", False) or param.dim() < 2:
-            no_decay.append(param)
-        else:
-            decay.append(param)
+        decay = not (getattr(param, "_no_weight_decay", False) or param.dim() < 2)
+        groups.setdefault((getattr(param, "_lr_scale", 1.0), decay), []).append(param)
     return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {"params": params, "weight_decay": weight_decay if decay else 0.0, "lr_scale": scale}
+        for (scale, decay), params in groups.items()
     ]
 
 
 def build_optimizer(
     model: nn.Module, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.95)
 ) -> torch.optim.AdamW:
-    return torch.optim.AdamW(parameter_groups(model, weight_decay), lr=lr, betas=tuple(betas))
+    groups = [
+        {**group, "lr": lr * group["lr_scale"]} for group in parameter_groups(model, weight_decay)
+    ]
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas))
 
 
 def warmup_cosine(

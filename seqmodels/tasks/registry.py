@@ -14,6 +14,10 @@ from types import ModuleType
 from seqmodels.errors import UserError
 
 TASKS: dict[str, str] = {
+    "audio_classify": "seqmodels.tasks.audio_classify",
+    "audio_lm": "seqmodels.tasks.audio_lm",
+    "dna_classify": "seqmodels.tasks.dna_classify",
+    "dna_pretrain": "seqmodels.tasks.dna_pretrain",
     "dna_species": "seqmodels.tasks.dna_species",
 }
 

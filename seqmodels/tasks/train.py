@@ -1,7 +1,8 @@
 """fit / validate / test from a resolved configuration: data, module, trainer, run directory.
 
 A run leaves runs/<task>/<time>/ with config.yaml, checkpoints/, metrics.csv, plots/ and model/
-(config.json + model.safetensors), and moves runs/<task>/latest to it once it has finished.
+(config.json + model.safetensors), for classifiers per_class_test.tsv, and moves
+runs/<task>/latest to it once it has finished.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from rich.table import Table
 
 from seqmodels.errors import UserError
 from seqmodels.tasks.export import load_pretrained, save_pretrained
+from seqmodels.tasks.finetune import init_from
+from seqmodels.tasks.metrics import per_class_report
 from seqmodels.tasks.plots import plot_confusion_matrix, plot_training_curves
 from seqmodels.tasks.registry import task_module
 from seqmodels.tasks.runs import latest_run, mark_latest, new_run_dir
@@ -50,6 +53,7 @@ def build_trainer(cfg: DictConfig, run: Path | None) -> L.Trainer:
             logger=logger,
             default_root_dir=run,
             enable_checkpointing=run is not None,
+            use_distributed_sampler=False,  # our loaders split data across ranks themselves
             **options,
         )
     except (TypeError, ValueError) as error:
@@ -65,6 +69,22 @@ def print_metrics(title: str, metrics: dict[str, float]) -> None:
     console.print(table)
 
 
+def report_per_class(matrix, class_names: list[str], out: Path) -> None:
+    """Write and print precision, recall, F1 and support of each class on the test data."""
+    rows = per_class_report(matrix, class_names)
+    columns = ("class", "precision", "recall", "f1", "support")
+    table = Table(title="per class (test)")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "class" else "right")
+    lines = ["\t".join(columns) + "\n"]
+    for row in rows:
+        cells = [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        table.add_row(*cells)
+        lines.append("\t".join(cells) + "\n")
+    out.write_text("".join(lines))
+    console.print(table)
+
+
 def fit(cfg: DictConfig) -> Path:
     """Train, test the best checkpoint, export it, plot, and return the run directory."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -73,6 +93,7 @@ def fit(cfg: DictConfig) -> Path:
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = task.build_module(cfg, datamodule)
+    init_from(module, cfg)  # a previous run's backbone, when cfg.init_from names one
     run = new_run_dir(cfg.run_root, cfg.task.name)
     OmegaConf.save(cfg, run / "config.yaml", resolve=True)
     console.print(f"run directory: {run}")
@@ -89,6 +110,9 @@ def fit(cfg: DictConfig) -> Path:
             module.hparams.info["class_names"],
             plots / "confusion_matrix_test.png",
             f"{cfg.task.name}: test windows",
+        )
+        report_per_class(
+            module.confusion.numpy(), module.hparams.info["class_names"], run / "per_class_test.tsv"
         )
     mark_latest(run)
     print_metrics(f"{cfg.task.name} test ({run})", results[0] if results else {})

@@ -1,0 +1,71 @@
+"""task=dna_pretrain: next-base language modeling on FASTA files, with sequence-length warmup.
+
+The model is a causal backbone (it predicts each base from the ones before it); fine-tuning
+with init_from turns its weights into any backbone variant (seqmodels.models.variants).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from seqmodels.data.dna_pretrain import DnaPretrainDataModule
+from seqmodels.data.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
+from seqmodels.errors import UserError
+from seqmodels.tasks.config import model_config
+from seqmodels.tasks.language_model import LanguageModelTask
+from seqmodels.tasks.seq_len_warmup import SequenceLengthWarmup, warmup_stages
+
+
+class DnaPretrainTask(LanguageModelTask):
+    """The language-model task with the warmup callback; `warmup` holds its arguments."""
+
+    def __init__(self, info: dict[str, Any], optim: dict[str, Any], warmup: dict[str, int]):
+        super().__init__(info, optim)  # save_hyperparameters keeps warmup as hparams.warmup
+
+    def configure_callbacks(self) -> list[SequenceLengthWarmup]:
+        return [SequenceLengthWarmup(**self.hparams.warmup)]
+
+
+def _warmup(cfg: DictConfig) -> dict[str, int]:
+    return {
+        # at or above the full length (or null): no warmup
+        "min_len": min(cfg.warmup.min_len or cfg.data.seq_len, cfg.data.seq_len),
+        "max_len": cfg.data.seq_len,
+        "batch_size": cfg.data.batch_size,
+        "epochs_per_stage": cfg.warmup.epochs_per_stage,
+    }
+
+
+def build_datamodule(cfg: DictConfig) -> DnaPretrainDataModule:
+    warmup = _warmup(cfg)
+    first_rows, _ = warmup_stages(warmup["min_len"], warmup["max_len"], warmup["batch_size"])[0]
+    return DnaPretrainDataModule(
+        **OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed, max_rows=first_rows
+    )
+
+
+def build_module(
+    cfg: DictConfig, datamodule: DnaPretrainDataModule, info: dict[str, Any] | None = None
+) -> DnaPretrainTask:
+    if info is None:
+        model = model_config(cfg, vocab_size=VOCAB_SIZE, complement=COMPLEMENT)
+        if model.variant != "causal":
+            raise UserError(
+                f"task=dna_pretrain trains a causal next-base model, not {model.variant}: "
+                "pretrain with model.variant=causal, then fine-tune any variant with init_from"
+            )
+        info = {
+            "kind": "lm",
+            "task": cfg.task.name,
+            "model": model.to_dict(),
+            "alphabet": "dna",
+            "pad_id": PAD_ID,
+            "unit": "base",
+            "seq_len": cfg.data.seq_len,
+        }
+    elif info.get("kind") != "lm" or info.get("alphabet") != "dna":
+        raise UserError("task=dna_pretrain scores DNA language models: this model is not one")
+    optim = OmegaConf.to_container(cfg.optim, resolve=True)
+    return DnaPretrainTask(info, optim, _warmup(cfg))
