@@ -3,6 +3,7 @@
     seqmodels fit task=dna_species [key=value ...]
     seqmodels validate|test [ckpt=RUN] [key=value ...]
     seqmodels predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N] [stride=M]
+    seqmodels generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=DIR]
 
 A user's mistake ends in one line on stderr and exit code 2; a traceback means a bug.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from seqmodels.errors import UserError
 
@@ -24,7 +26,12 @@ commands:
   test [ckpt=RUN] [key=value ...]     score a trained model on the test windows
   predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N] [stride=M] [batch_size=B]
                                       classify every window and record of FASTA files;
-                                      default ckpt: runs/dna_species/latest
+                                      default ckpt: runs/dna_species/latest; audio files
+                                      (WAV, FLAC, OGG): runs/audio_classify/latest
+  generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=generated]
+           [batch_size=B] [seed=S] [compile=auto|true|false]
+                                      sample audio from an audio_lm model in recurrent mode;
+                                      default ckpt: runs/audio_lm/latest
 
 options:
   --cfg        print the resolved configuration and exit (fit, validate, test)
@@ -140,9 +147,13 @@ def _test(args: list[str]) -> int:
 
 
 def _predict(args: list[str]) -> int:
-    from seqmodels.tasks.predict_dna import PREDICT_OPTIONS, predict_command
+    from seqmodels.data.audio import SUFFIXES
 
     files, pairs, _ = _split_args(args)
+    if files and all(Path(f).suffix.lower() in SUFFIXES for f in files):
+        from seqmodels.tasks.predict_audio import PREDICT_OPTIONS, predict_command
+    else:
+        from seqmodels.tasks.predict_dna import PREDICT_OPTIONS, predict_command
     options = dict(pair.split("=", 1) for pair in pairs)
     unknown = sorted(set(options) - set(PREDICT_OPTIONS))
     if unknown:
@@ -150,8 +161,27 @@ def _predict(args: list[str]) -> int:
             f"unknown predict option '{unknown[0]}'; valid options: {', '.join(PREDICT_OPTIONS)}"
         )
     if not files:
-        raise UserError("predict needs at least one FASTA file: seqmodels predict genome.fa")
+        raise UserError(
+            "predict needs at least one FASTA file: seqmodels predict genome.fa "
+            "(or audio files for an audio classifier)"
+        )
     predict_command(files, **options)
+    return 0
+
+
+def _generate(args: list[str]) -> int:
+    from seqmodels.tasks.generate import GENERATE_OPTIONS, generate_command
+
+    positional, pairs, _ = _split_args(args)
+    if positional:
+        raise UserError(f"unexpected argument {positional[0]!r}: give options as key=value")
+    options = dict(pair.split("=", 1) for pair in pairs)
+    unknown = sorted(set(options) - set(GENERATE_OPTIONS))
+    if unknown:
+        raise UserError(
+            f"unknown generate option '{unknown[0]}'; valid options: {', '.join(GENERATE_OPTIONS)}"
+        )
+    generate_command(**options)
     return 0
 
 
@@ -160,6 +190,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "validate": _validate,
     "test": _test,
     "predict": _predict,
+    "generate": _generate,
 }
 
 

@@ -92,8 +92,8 @@ def test_help(capsys):
     "argv, expected",
     [
         (["fit", "data.sequence_length=10"], "valid keys at data: batch_size"),
-        (["fit", "task=dna_speceis"], "available: dna_species"),
-        (["fit", "model=huge"], "available: dna_base"),
+        (["fit", "task=dna_speceis"], "dna_pretrain, dna_species"),
+        (["fit", "model=huge"], "available: audio_small, dna_base"),
         (["fit", "data.seq_len"], "key=value"),
         (["fit", "--frobnicate"], "unknown option --frobnicate"),
         (["fit", "trainer.max_stepz=3"], "valid keys at trainer"),

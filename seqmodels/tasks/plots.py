@@ -76,3 +76,32 @@ def plot_confusion_matrix(
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def plot_spectrogram(audio: np.ndarray, rate: int, out: Path, title: str) -> Path:
+    """Log power (dB, 80 dB range) of a waveform: frequency up to rate/2 against time."""
+    n_fft, hop = 512, 128
+    padded = np.pad(np.asarray(audio, dtype=np.float64), (n_fft // 2, n_fft // 2))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop] * np.hanning(n_fft)
+    power_db = 10 * np.log10(np.abs(np.fft.rfft(frames, axis=-1)) ** 2 + 1e-10)  # (frames, bins)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    top = power_db.max()
+    extent = (0, len(audio) / rate, 0, rate / 2 / 1000)
+    image = ax.imshow(
+        power_db.T,
+        origin="lower",
+        aspect="auto",
+        extent=extent,
+        cmap="magma",
+        vmin=top - 80,
+        vmax=top,
+    )
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (kHz)")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="dB")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100, format="png")
+    plt.close(fig)
+    return out

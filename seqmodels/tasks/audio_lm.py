@@ -1,0 +1,92 @@
+"""task=audio_lm: next-sample modeling of raw audio as 8-bit mu-law tokens, in bits per sample.
+
+Validation and test also log two baselines on the same windows (seqmodels.tasks.audio_baselines:
+the entropy of the mu-law symbols, and linear prediction fitted on training windows), as
+`<stage>/baseline_unigram_bits` and `<stage>/baseline_lpc_bits`, so that a run's
+`<stage>/bits_per_sample` is read against them. `seqmodels generate` samples from the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from seqmodels.data.audio_datasets import FixedWindowDataset, tile_windows
+from seqmodels.data.audio_lm import AudioLMDataModule
+from seqmodels.data.mulaw import CLASSES
+from seqmodels.errors import UserError
+from seqmodels.tasks.audio_baselines import audio_baselines
+from seqmodels.tasks.config import model_config
+from seqmodels.tasks.language_model import LanguageModelTask
+
+BASELINE_TRAIN_WINDOWS = 512  # training windows the linear predictor is fitted on
+
+
+class AudioLMTask(LanguageModelTask):
+    """The language-model task, logging `baselines` ({stage: {name: bits}}) beside its own bits."""
+
+    def __init__(
+        self, info: dict[str, Any], optim: dict[str, Any], baselines: dict[str, dict[str, float]]
+    ) -> None:
+        super().__init__(info, optim)  # save_hyperparameters keeps baselines as hparams
+
+    def _log_baselines(self, stage: str) -> None:
+        for name, bits in self.hparams.baselines.get(stage, {}).items():
+            self.log(f"{stage}/baseline_{name}_bits", bits)
+
+    def on_validation_epoch_end(self) -> None:
+        super().on_validation_epoch_end()
+        self._log_baselines("val")
+
+    def on_test_epoch_end(self) -> None:
+        super().on_test_epoch_end()
+        self._log_baselines("test")
+
+
+def build_datamodule(cfg: DictConfig) -> AudioLMDataModule:
+    return AudioLMDataModule(**OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed)
+
+
+def _tokens(dataset: FixedWindowDataset) -> np.ndarray:
+    return np.stack([dataset[i]["tokens"].numpy() for i in range(len(dataset))])  # (N, L)
+
+
+def baselines(datamodule: AudioLMDataModule) -> dict[str, dict[str, float]]:
+    """The baselines on the validation and test windows, fitted on training windows."""
+    datamodule.prepare_data()
+    rate, length, seed = datamodule.rate, datamodule.seq_len, datamodule.seed
+    train = tile_windows(datamodule.files["train"], rate, length, BASELINE_TRAIN_WINDOWS, seed)
+    scored = {stage: _tokens(datamodule.fixed_windows(stage)) for stage in ("val", "test")}
+    return audio_baselines(_tokens(FixedWindowDataset(train, rate, length)), scored)
+
+
+def build_module(
+    cfg: DictConfig, datamodule: AudioLMDataModule, info: dict[str, Any] | None = None
+) -> AudioLMTask:
+    if info is None:
+        model = model_config(cfg, vocab_size=CLASSES)
+        if model.variant != "causal":
+            raise UserError(
+                f"task=audio_lm predicts each sample from the ones before it: it needs "
+                f"model.variant=causal, not {model.variant}"
+            )
+        info = {
+            "kind": "lm",
+            "task": cfg.task.name,
+            "model": model.to_dict(),
+            "alphabet": "mulaw",
+            "unit": "sample",
+            "sample_rate": datamodule.rate,
+            "seq_len": datamodule.seq_len,
+        }
+    elif info.get("kind") != "lm" or info.get("alphabet") != "mulaw":
+        raise UserError("task=audio_lm scores audio language models: this model is not one")
+    elif info["sample_rate"] != datamodule.rate:
+        raise UserError(
+            f"the model was trained at {info['sample_rate']} Hz: "
+            f"set data.sample_rate={info['sample_rate']}"
+        )
+    optim = OmegaConf.to_container(cfg.optim, resolve=True)
+    return AudioLMTask(info, optim, baselines(datamodule))
