@@ -20,20 +20,9 @@ GPU = torch.cuda.is_available()
 DEVICE = "cuda" if GPU else "cpu"
 
 
-class _NaNTorch:
-    """`torch` for the kernel module, with `empty` filled with NaN so unwritten outputs show."""
-
-    def __getattr__(self, name: str):
-        return getattr(torch, name)
-
-    @staticmethod
-    def empty(*args, **kwargs) -> torch.Tensor:
-        return torch.empty(*args, **kwargs).fill_(float("nan"))
-
-
 @pytest.fixture(autouse=True)
-def nan_outputs(monkeypatch):
-    monkeypatch.setattr(triton_conv, "torch", _NaNTorch())
+def _nan_outputs(nan_outputs):
+    nan_outputs(triton_conv)
 
 
 def rand(*shape, seed=0, dtype=torch.float32):

@@ -15,25 +15,9 @@ GPU = torch.cuda.is_available()
 DEVICE = "cuda" if GPU else "cpu"
 
 
-class _NaNTorch:
-    """`torch` for the kernel module, with `empty`/`empty_like` filled with NaN: an output element
-    a kernel forgot to write then fails the comparison instead of passing by luck."""
-
-    def __getattr__(self, name: str):
-        return getattr(torch, name)
-
-    @staticmethod
-    def empty(*args, **kwargs) -> torch.Tensor:
-        return torch.empty(*args, **kwargs).fill_(float("nan"))
-
-    @staticmethod
-    def empty_like(*args, **kwargs) -> torch.Tensor:
-        return torch.empty_like(*args, **kwargs).fill_(float("nan"))
-
-
 @pytest.fixture(autouse=True)
-def nan_outputs(monkeypatch):
-    monkeypatch.setattr(triton_scan, "torch", _NaNTorch())
+def _nan_outputs(nan_outputs):
+    nan_outputs(triton_scan)
 
 
 def make_inputs(

@@ -18,20 +18,9 @@ GPU = torch.cuda.is_available()
 DEVICE = "cuda" if GPU else "cpu"
 
 
-class _NaNTorch:
-    """`torch` for the kernel module, with `empty` filled with NaN so unwritten outputs show."""
-
-    def __getattr__(self, name: str):
-        return getattr(torch, name)
-
-    @staticmethod
-    def empty(*args, **kwargs) -> torch.Tensor:
-        return torch.empty(*args, **kwargs).fill_(float("nan"))
-
-
 @pytest.fixture(autouse=True)
-def nan_outputs(monkeypatch):
-    monkeypatch.setattr(triton_update, "torch", _NaNTorch())
+def _nan_outputs(nan_outputs):
+    nan_outputs(triton_update)
 
 
 def make_step(batch, dim, d_state, *, D=True, z=True, bias=True, dtype=torch.float32, seed=0):
