@@ -32,16 +32,18 @@ class Pretrained:
     def predict_fasta(
         self,
         path: str | Path,
-        window: int | None = None,
+        window: int | str | None = None,
         stride: int | None = None,
         batch_size: int = 64,
         return_windows: bool = False,
+        segment: int | None = None,
     ) -> list[RecordPrediction] | tuple[list[RecordPrediction], list[WindowPrediction]]:
-        """Classify every record of a FASTA file (windows of the training length by default)."""
+        """Classify every record of a FASTA file: windows of the training length by default, or
+        window="record" for each record whole in one streaming pass of `segment`-token pieces."""
         window = window or self.info["seq_len"]
         store = GenomeStore.open(path)
         records, windows = classify_store(
-            self.model, self.info, store, window, stride or window, batch_size
+            self.model, self.info, store, window, stride, batch_size, segment=segment
         )
         return (records, windows) if return_windows else records
 

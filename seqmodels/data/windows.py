@@ -62,6 +62,20 @@ def tile_record(length: int, window: int, stride: int) -> list[tuple[int, int]]:
     return [(start, start + window) for start in starts]
 
 
+def longest_window(
+    stores: Sequence[GenomeStore], split: str, fractions: Sequence[float] = (0.8, 0.1, 0.1)
+) -> int:
+    """The longest window that every store (class) has in `split`: the smallest, over stores,
+    of the longest region of that split among the store's records."""
+    return min(
+        max(
+            end - start
+            for start, end in (split_regions(r.length, fractions)[split] for r in s.records)
+        )
+        for s in stores
+    )
+
+
 @dataclass(frozen=True)
 class _Starts:
     """The valid window starts of one class in one split, numbered 0 .. total - 1."""

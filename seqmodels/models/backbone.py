@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from seqmodels.models.block import Block, final_norm
+from seqmodels.models.block import Block, checkpointing_on, final_norm, run_block
 from seqmodels.models.config import ModelConfig
 from seqmodels.models.mixer import MambaMixer, MixerState
 
@@ -70,9 +70,10 @@ class MambaBackbone(nn.Module):
         when a state was given (None otherwise)."""
         hidden, residual = self.embedding(input_ids), None
         new_state: BackboneState = []
+        checkpointed = checkpointing_on(self.config.checkpointing, self, input_ids.shape[1])
         for i, layer in enumerate(self.layers):
-            hidden, residual, layer_state = layer(
-                hidden, residual, None if state is None else state[i]
+            hidden, residual, layer_state = run_block(
+                layer, checkpointed, hidden, residual, None if state is None else state[i]
             )
             new_state.append(layer_state)
         return final_norm(self.norm_f, hidden, residual), (None if state is None else new_state)

@@ -19,7 +19,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from seqmodels.models.block import Block, final_norm
+from seqmodels.models.block import Block, checkpointing_on, final_norm, run_block
 from seqmodels.models.config import ModelConfig
 from seqmodels.models.mixer import MambaMixer
 from seqmodels.models.reverse import reverse_padded
@@ -90,8 +90,9 @@ class BidirectionalBackbone(nn.Module):
     def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
         """Token ids (batch, L), right-padded where `mask` (batch, L) is False → (batch, L, D)."""
         hidden, residual = self.embedding(input_ids), None
+        checkpointed = checkpointing_on(self.config.checkpointing, self, input_ids.shape[1])
         for layer in self.layers:
-            hidden, residual = layer(hidden, residual, mask)
+            hidden, residual = run_block(layer, checkpointed, hidden, residual, mask)
         return final_norm(self.norm_f, hidden, residual)
 
     def encode(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -43,6 +43,12 @@ class ModelConfig:
     norm_eps: float = 1e-5
     residual_in_fp32: bool = True
 
+    # training only (no effect on the weights or the outputs): activation checkpointing per block
+    # keeps each block's input and recomputes the block in the backward, so that activation
+    # memory is one block's, not all blocks'; "auto" turns it on for training sequences longer
+    # than CHECKPOINT_AUTO_ABOVE tokens (block.py)
+    checkpointing: bool | str = "auto"
+
     # derived in __post_init__
     d_inner: int = field(init=False)
     padded_vocab_size: int = field(init=False)
@@ -62,6 +68,10 @@ class ModelConfig:
                     f"model.complement must pair up the {self.vocab_size} token ids "
                     f"(a self-inverse permutation), got {self.complement}"
                 )
+        if self.checkpointing not in ("auto", True, False):
+            raise ValueError(
+                f"model.checkpointing={self.checkpointing!r}: choose auto, true or false"
+            )
         if self.variant == "rc_equivariant" and self.complement is None:
             raise ValueError("model.variant=rc_equivariant needs an alphabet with a complement")
         self.d_inner = self.expand * self.d_model

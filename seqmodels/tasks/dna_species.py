@@ -9,10 +9,15 @@ from omegaconf import DictConfig, OmegaConf
 from seqmodels.data.dna_species import DnaSpeciesDataModule
 from seqmodels.tasks.classification import ClassificationTask
 from seqmodels.tasks.config import dna_classifier_info, trained_classifier_info
+from seqmodels.tasks.token_budget import KEYS, data_plan
 
 
 def build_datamodule(cfg: DictConfig) -> DnaSpeciesDataModule:
-    return DnaSpeciesDataModule(**OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed)
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    rows, _ = data_plan(data)  # the batch that fits data.max_batch_tokens (token_budget.py)
+    for key in KEYS:
+        data.pop(key, None)
+    return DnaSpeciesDataModule(**{**data, "batch_size": rows}, seed=cfg.seed)
 
 
 def build_module(

@@ -1,9 +1,14 @@
 """Classify every window and every record of FASTA files with a trained DNA classifier.
 
+Two modes: sliding windows (`window=N stride=M`; a record's probabilities are the mean of its
+windows'), or `window=record`: each record in one pass however long, read from the memory-mapped
+genome store `segment` tokens at a time by the streaming reader (seqmodels.models.streaming), so
+memory depends on the segment, not on the record (a 5 Mb chromosome included).
+
 For each input file, writes <out>/<name>.records.tsv (record id, length, windows, predicted
-class, one probability column per class) and <out>/<name>.windows.bed (one line per window), then
-prints a summary table. A record's probabilities are the mean of its windows'. Files are written
-under a temporary name and renamed when complete, so a killed run never leaves a partial table.
+class, one probability column per class) and <out>/<name>.windows.bed (one line per window; one
+per record with window=record), then prints a summary table. Files are written under a temporary
+name and renamed when complete, so a killed run never leaves a partial table.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from rich.table import Table
 from seqmodels.data.genome_store import GenomeStore
 from seqmodels.data.windows import tile_record
 from seqmodels.errors import UserError
+from seqmodels.models.streaming import default_segment, stream_classify, tensor_reader
 from seqmodels.tasks.export import load_pretrained
 from seqmodels.tasks.runs import latest_run
 
-PREDICT_OPTIONS = ("ckpt", "out", "window", "stride", "batch_size", "cache_dir")
+PREDICT_OPTIONS = ("ckpt", "out", "window", "stride", "batch_size", "segment", "cache_dir")
+RECORD = "record"  # window=record: each record whole, in one streaming pass
 FASTA_SUFFIX = re.compile(r"(\.(fa|fasta|fna|ffn|fas|seq|txt))?(\.(gz|bgz|bgzf))?$", re.I)
 
 
@@ -71,18 +78,71 @@ def _batches(
         yield pending, np.stack([store.window(*p) for p in pending])
 
 
+def _record_reader(store: GenomeStore, record: int, device: torch.device):
+    """Tokens start:end of one record as ids (1, end - start) on `device`: only that segment is
+    copied out of the memory map."""
+
+    def read(start: int, end: int) -> torch.Tensor:
+        tokens = store.window(record, start, end).astype(np.int64)
+        return torch.from_numpy(tokens)[None].to(device)
+
+    return read
+
+
+@torch.inference_mode()
+def classify_records(
+    model: torch.nn.Module,
+    info: dict[str, Any],
+    store: GenomeStore,
+    segment: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[RecordPrediction], list[WindowPrediction]]:
+    """Whole-record predictions (window=record): each record in one streaming pass of `segment`
+    tokens at a time (default: default_segment); the window list holds one window per record,
+    the record itself."""
+    device = next(model.parameters()).device
+    names = info["class_names"]
+    task = None
+    if progress is not None:
+        task = progress.add_task(store.path.name, total=len(store))
+    records: list[RecordPrediction] = []
+    windows: list[WindowPrediction] = []
+    done = 0
+    for index, record in enumerate(store.records):
+
+        def advance(fraction: float, done=done, length=record.length) -> None:
+            if task is not None:
+                progress.update(task, completed=done + round(fraction * length))
+
+        read = _record_reader(store, index, device)
+        logits = stream_classify(model, read, record.length, segment, advance)
+        probs = logits.float().softmax(-1)[0].cpu().numpy()
+        records.append(RecordPrediction(record.id, record.length, 1, names[probs.argmax()], probs))
+        windows.append(WindowPrediction(record.id, 0, record.length, probs))
+        done += record.length
+    return records, windows
+
+
 @torch.inference_mode()
 def classify_store(
     model: torch.nn.Module,
     info: dict[str, Any],
     store: GenomeStore,
-    window: int,
-    stride: int,
+    window: int | str,
+    stride: int | None = None,
     batch_size: int = 64,
     progress: Progress | None = None,
+    segment: int | None = None,
 ) -> tuple[list[RecordPrediction], list[WindowPrediction]]:
-    """Window and record predictions for every record of a genome store."""
+    """Window and record predictions for every record of a genome store: windows of `window`
+    tokens every `stride`, or with window="record" each record whole (classify_records). At most
+    `segment` tokens (default: default_segment) go through the model at once (longer windows
+    are streamed)."""
+    if window == RECORD:
+        return classify_records(model, info, store, segment, progress)
+    stride = stride or window
     device = next(model.parameters()).device
+    segment = default_segment(device) if segment is None else segment
     pad_id = info.get("pad_id")
     task = None
     if progress is not None:
@@ -90,10 +150,16 @@ def classify_store(
         task = progress.add_task(store.path.name, total=total)
     windows: list[WindowPrediction] = []
     per_record: list[list[np.ndarray]] = [[] for _ in store.records]
-    for placed, tokens in _batches(store, window, stride, batch_size):
+    # A batch holds at most `segment` tokens, and a window longer than that is streamed on its
+    # own: memory is set by the segment in this mode too, whatever the window.
+    rows = max(1, min(batch_size, segment // window))
+    for placed, tokens in _batches(store, window, stride, rows):
         ids = torch.from_numpy(tokens.astype(np.int64)).to(device)
-        mask = None if pad_id is None else ids != pad_id
-        probs = model(ids, mask).float().softmax(-1).cpu().numpy()
+        if ids.shape[1] > segment:
+            logits = stream_classify(model, tensor_reader(ids), ids.shape[1], segment)
+        else:
+            logits = model(ids, None if pad_id is None else ids != pad_id)
+        probs = logits.float().softmax(-1).cpu().numpy()
         for (record, start, end), p in zip(placed, probs, strict=True):
             windows.append(WindowPrediction(store.records[record].id, start, end, p))
             per_record[record].append(p)
@@ -161,21 +227,41 @@ def predict_command(
     window: str | int | None = None,
     stride: str | int | None = None,
     batch_size: str | int = 64,
+    segment: str | int | None = None,
     cache_dir: str | None = None,
 ) -> list[Path]:
     """`seqmodels predict`: classify FASTA files, write tables, print a summary."""
     model, info = load_pretrained(ckpt or latest_run("runs", "dna_species"))
     if info["kind"] != "classifier" or info.get("alphabet") != "dna":
         raise UserError(f"{ckpt}: not a DNA classifier (kind {info['kind']!r})")
-    window = _positive_int("window", window or info["seq_len"])
-    stride = _positive_int("stride", stride or window)
-    if stride > window:
-        raise UserError(f"stride={stride} is larger than window={window}: bases would be skipped")
+    if window == RECORD:
+        if stride is not None:
+            raise UserError("stride= has no meaning with window=record (one pass per record)")
+        segment = None if segment is None else _positive_int("segment", segment)
+    else:
+        if segment is not None:
+            raise UserError("segment= goes with window=record; windows are read whole")
+        try:
+            window = _positive_int("window", window or info["seq_len"])
+        except UserError:
+            raise UserError(
+                f"window={window!r}: expected a whole number >= 1, or record (each record whole)"
+            ) from None
+        stride = _positive_int("stride", stride or window)
+        if stride > window:
+            raise UserError(
+                f"stride={stride} is larger than window={window}: bases would be skipped"
+            )
+        title = f"predictions (window {window}, stride {stride})"
     batch_size = _positive_int("batch_size", batch_size)
     stores = [GenomeStore.open(path, cache_dir) for path in files]  # check every file first
-    model.to("cuda" if torch.cuda.is_available() else "cpu")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
+    if window == RECORD:
+        segment = segment or default_segment(device)
+        title = f"predictions (whole records, read in segments of {segment:,} bases)"
     console = Console()
-    table = Table(title=f"predictions (window {window}, stride {stride})")
+    table = Table(title=title)
     for column in ("file", "record", "length", "windows", "predicted", "probability"):
         numeric = column in ("length", "windows", "probability")
         table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "file")
@@ -184,7 +270,7 @@ def predict_command(
     with Progress(*columns, TimeRemainingColumn(), console=console) as progress:
         for store in stores:
             records, windows = classify_store(
-                model, info, store, window, stride, batch_size, progress
+                model, info, store, window, stride, batch_size, progress, segment
             )
             name = FASTA_SUFFIX.sub("", store.path.name) or store.path.name
             written += write_predictions(Path(out), name, info["class_names"], records, windows)

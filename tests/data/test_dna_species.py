@@ -138,3 +138,43 @@ def test_window_longer_than_a_split_region(tmp_path):
     module = DnaSpeciesDataModule(small_genomes(tmp_path), seq_len=300, cache_dir=tmp_path)
     with pytest.raises(UserError, match="'alpha' has no val region.*smaller data.seq_len"):
         module.setup("fit")
+
+
+@pytest.mark.parametrize(
+    "eval_seq_len, expected", [("auto", 200), (120, 120), (None, 300)], ids=["auto", "set", "null"]
+)
+def test_eval_windows_at_a_training_length_longer_than_the_val_regions(
+    tmp_path, capsys, eval_seq_len, expected
+):
+    # 2 kb genomes: train regions of 1,600 bases, val and test regions of 200
+    module = DnaSpeciesDataModule(
+        small_genomes(tmp_path), seq_len=300, cache_dir=tmp_path, eval_seq_len=eval_seq_len
+    )
+    if eval_seq_len is None:  # the window length as it is: no val window fits
+        with pytest.raises(UserError, match="no val region"):
+            module.setup("fit")
+        return
+    module.setup(None)
+    assert module.train_dataset[0]["tokens"].shape == (300,)
+    assert module.val_dataset[0]["tokens"].shape == (expected,)
+    assert module.test_dataset[0]["tokens"].shape == (expected,)
+    assert ("validation and test windows are 200 bases" in capsys.readouterr().err) == (
+        eval_seq_len == "auto"
+    )
+
+
+def test_eval_seq_len_is_checked(tmp_path):
+    with pytest.raises(UserError, match="data.eval_seq_len"):
+        DnaSpeciesDataModule(small_genomes(tmp_path), eval_seq_len="longest")
+
+
+def test_training_windows_can_be_shorter_than_the_scored_ones(tmp_path):
+    module = DnaSpeciesDataModule(
+        small_genomes(tmp_path), seq_len=150, train_seq_len=64, cache_dir=tmp_path
+    )
+    module.setup(None)
+    assert module.train_dataset[0]["tokens"].shape == (64,)
+    assert module.val_dataset[0]["tokens"].shape == (150,)
+    assert module.test_dataset[0]["tokens"].shape == (150,)
+    with pytest.raises(UserError, match="data.train_seq_len"):
+        DnaSpeciesDataModule(small_genomes(tmp_path), train_seq_len=-1)
