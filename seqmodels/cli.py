@@ -1,9 +1,11 @@
 """The command line: subcommands in front of Hydra's compose API.
 
     seqmodels fit task=dna_species [key=value ...]
+    seqmodels fit resume=RUN_DIR [key=value ...]
     seqmodels validate|test [ckpt=RUN] [key=value ...]
-    seqmodels predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N] [stride=M]
+    seqmodels predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N|record] [stride=M]
     seqmodels generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=DIR]
+    seqmodels export ckpt=RUN_OR_CKPT out=DIR
 
 A user's mistake ends in one line on stderr and exit code 2; a traceback means a bug.
 """
@@ -22,16 +24,20 @@ usage: seqmodels COMMAND [ARGS] [key=value ...]
 
 commands:
   fit task=NAME [key=value ...]      train a model; writes runs/<task>/<time>/ (tasks: {tasks})
+  fit resume=RUN_DIR [key=value ...]  continue a killed or stopped run from its last.ckpt
   validate [ckpt=RUN] [key=value ...] score a trained model on the validation windows
   test [ckpt=RUN] [key=value ...]     score a trained model on the test windows
   predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N] [stride=M] [batch_size=B]
                                       classify every window and record of FASTA files;
+                                      window=record [segment=S]: each record whole, in
+                                      one streaming pass (memory set by S, not the record);
                                       default ckpt: runs/dna_species/latest; audio files
                                       (WAV, FLAC, OGG): runs/audio_classify/latest
   generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=generated]
            [batch_size=B] [seed=S] [compile=auto|true|false]
                                       sample audio from an audio_lm model in recurrent mode;
                                       default ckpt: runs/audio_lm/latest
+  export ckpt=RUN_OR_CKPT out=DIR     write config.json + model.safetensors (weights only)
 
 options:
   --cfg        print the resolved configuration and exit (fit, validate, test)
@@ -56,9 +62,13 @@ def compose_config(overrides: list[str]):
         OverrideParseException,
     )
 
+    from seqmodels.overrides import check_composed
+
     with initialize_config_module("seqmodels.conf", version_base=None):
         try:
-            return compose("config", overrides=overrides)
+            cfg = compose("config", overrides=overrides)
+            check_composed(cfg, overrides, lambda groups: compose("config", overrides=groups))
+            return cfg
         except MissingConfigException as error:
             raise UserError(_explain_missing_config(str(error))) from None
         except OverrideParseException as error:
@@ -84,7 +94,8 @@ def _explain_missing_config(message: str) -> str:
 def _explain_override_error(error: Exception, overrides: list[str]) -> str:
     """Name the unknown key and list the valid keys at that level of the configuration."""
     from hydra import compose
-    from omegaconf import DictConfig
+
+    from seqmodels.overrides import unknown_key_message
 
     message = str(error.__cause__ or error).splitlines()[0]
     bad = [o for o in overrides if f"'{o.split('=', 1)[0]}'" in str(error)]
@@ -92,14 +103,7 @@ def _explain_override_error(error: Exception, overrides: list[str]) -> str:
         return message
     key = bad[0].split("=", 1)[0].lstrip("+~")
     base = compose("config", overrides=[o for o in overrides if o not in bad])
-    node, parent = base, []
-    for part in key.split(".")[:-1]:
-        if not isinstance(node, DictConfig) or part not in node:
-            break
-        node, parent = node[part], [*parent, part]
-    where = ".".join(parent) or "the top level"
-    valid = ", ".join(sorted(node.keys())) if isinstance(node, DictConfig) else ""
-    return f"unknown config key '{key}'; valid keys at {where}: {valid}"
+    return unknown_key_message(base, key)
 
 
 def _split_args(args: list[str]) -> tuple[list[str], list[str], bool]:
@@ -112,13 +116,13 @@ def _split_args(args: list[str]) -> tuple[list[str], list[str], bool]:
     return [a for a in args if "=" not in a], [a for a in args if "=" in a], show
 
 
-def _run_with_config(args: list[str], action: Callable) -> int:
+def _run_with_config(args: list[str], action: Callable, compose: Callable = compose_config) -> int:
     positional, overrides, show = _split_args(args)
     if positional:
         raise UserError(
             f"unexpected argument {positional[0]!r}: configuration is given as key=value"
         )
-    cfg = compose_config(overrides)
+    cfg = compose(overrides)
     if show:
         from omegaconf import OmegaConf
 
@@ -128,10 +132,20 @@ def _run_with_config(args: list[str], action: Callable) -> int:
     return 0
 
 
+def _compose_fit(overrides: list[str]):
+    """fit's configuration: with resume=RUN_DIR, the run's own config.yaml + the overrides."""
+    pairs = [o.lstrip("+").split("=", 1) for o in overrides]
+    if any(key == "resume" and value not in ("", "null") for key, value in pairs):
+        from seqmodels.tasks.resume import resume_config
+
+        return resume_config(overrides)
+    return compose_config(overrides)
+
+
 def _fit(args: list[str]) -> int:
     from seqmodels.tasks.train import fit
 
-    return _run_with_config(args, fit)
+    return _run_with_config(args, fit, _compose_fit)
 
 
 def _validate(args: list[str]) -> int:
@@ -185,12 +199,29 @@ def _generate(args: list[str]) -> int:
     return 0
 
 
+def _export(args: list[str]) -> int:
+    from seqmodels.tasks.export import EXPORT_OPTIONS, export_command
+
+    positional, pairs, _ = _split_args(args)
+    if positional:
+        raise UserError(f"unexpected argument {positional[0]!r}: give options as key=value")
+    options = dict(pair.split("=", 1) for pair in pairs)
+    unknown = sorted(set(options) - set(EXPORT_OPTIONS))
+    if unknown:
+        raise UserError(
+            f"unknown export option '{unknown[0]}'; valid options: {', '.join(EXPORT_OPTIONS)}"
+        )
+    export_command(**options)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "fit": _fit,
     "validate": _validate,
     "test": _test,
     "predict": _predict,
     "generate": _generate,
+    "export": _export,
 }
 
 

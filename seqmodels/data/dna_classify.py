@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from seqmodels.data.genome_store import GenomeStore
 from seqmodels.data.labelled import LabelledSequence, read_labelled
+from seqmodels.data.loaders import ResumableLoader
 from seqmodels.data.tokens import PAD_ID, reverse_complement
 from seqmodels.errors import UserError
 
@@ -185,17 +186,17 @@ class DnaClassifyDataModule(L.LightningDataModule):
         if stage in ("test", None):
             self.test_dataset = self._dataset("test")
 
-    def _loader(self, dataset: Dataset | None, shuffle: bool = False) -> DataLoader:
+    def _loader(self, dataset: Dataset | None, shuffle: bool = False) -> ResumableLoader:
         if dataset is None:
             raise RuntimeError("call setup() with the matching stage before asking for a loader")
-        return DataLoader(
+        # split across DDP ranks, resumable mid-epoch; training order: seeded, new each epoch
+        return ResumableLoader(
             dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            collate_fn=pad_batch,
+            self.batch_size,
+            training=shuffle,
             num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
+            collate_fn=pad_batch,
+            shuffle_seed=self.seed if shuffle else None,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from seqmodels.data.dna_species import bundled_genomes
 from seqmodels.data.fasta import check_fasta_path
 from seqmodels.data.genome_store import GenomeStore
+from seqmodels.data.loaders import ResumableLoader
 from seqmodels.data.windows import FixedWindowDataset, RandomWindowDataset
 from seqmodels.errors import UserError
 
@@ -155,19 +156,15 @@ class DnaPretrainDataModule(L.LightningDataModule):
                 stores, "test", self.seq_len, self.test_windows_per_file, **common
             )
 
-    def _loader(self, dataset: Dataset | None, batch_size: int | None) -> DataLoader:
+    def _loader(
+        self, dataset: Dataset | None, batch_size: int | None, training: bool = False
+    ) -> ResumableLoader:
         if dataset is None:
             raise RuntimeError("call setup() with the matching stage before asking for a loader")
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+        return ResumableLoader(dataset, batch_size, training, self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_dataset, None)  # items are whole batches
+        return self._loader(self.train_dataset, None, training=True)  # items are whole batches
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_dataset, self.batch_size)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+from torchmetrics import Metric
 
 from seqmodels.tasks.export import build_model
 from seqmodels.tasks.optim import build_optimizer, warmup_cosine
@@ -31,7 +32,20 @@ class SequenceTask(L.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
 
+    def setup(self, stage: str) -> None:
+        # Metric states go into checkpoints (before Lightning restores one), so that an epoch
+        # resumed mid-way reports what the uninterrupted epoch would: its batches before the kill
+        # count too.
+        for module in self.modules():
+            if isinstance(module, Metric):
+                module.persistent(True)
+
     def on_train_epoch_start(self) -> None:
+        # Lightning calls this for a new epoch, not for the rest of one resumed mid-way: the
+        # train/ metrics start empty even when the checkpoint was saved before they were reset.
+        for name, module in self.named_modules():
+            if name.startswith("train") and isinstance(module, Metric):
+                module.reset()
         # Fresh training windows every epoch, the same on every run with the same seed.
         dataset = getattr(self.trainer.train_dataloader, "dataset", None)
         if hasattr(dataset, "set_epoch"):

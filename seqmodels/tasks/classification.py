@@ -46,14 +46,14 @@ class ClassificationTask(SequenceTask):
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         loss, probs, labels = self.model_step(batch)
         self.val_metrics(probs, labels)
-        self.log("val/loss", loss, prog_bar=True)
+        self.log("val/loss", loss, prog_bar=True, sync_dist=True)  # DDP: the mean of all ranks
         self.log_dict(self.val_metrics, prog_bar=True)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         loss, probs, labels = self.model_step(batch)
         self.test_metrics(probs, labels)
         self.test_confusion(probs, labels)
-        self.log("test/loss", loss)
+        self.log("test/loss", loss, sync_dist=True)
         self.log_dict(self.test_metrics)
 
     def on_test_epoch_end(self) -> None:

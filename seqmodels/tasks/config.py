@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqmodels.data.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
 from seqmodels.errors import UserError
 from seqmodels.models import ModelConfig
+from seqmodels.overrides import check_value
 
 
 def model_config(cfg: DictConfig, **fixed: Any) -> ModelConfig:
@@ -17,6 +18,9 @@ def model_config(cfg: DictConfig, **fixed: Any) -> ModelConfig:
     fields = {k: v for k, v in OmegaConf.to_container(cfg.model).items() if v is not None}
     preset = fields.pop("preset")
     try:
+        defaults = ModelConfig.preset(preset)
+        for key, value in fields.items():  # model.d_model=1.5: the preset's types are the schema
+            check_value(f"model.{key}", value, getattr(defaults, key, None))
         return ModelConfig.preset(preset, **{**fields, **fixed})
     except (TypeError, ValueError) as error:
         raise UserError(f"model: {error}") from None

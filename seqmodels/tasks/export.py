@@ -8,8 +8,6 @@ read with `torch.load(weights_only=True)`.
 from __future__ import annotations
 
 import json
-import os
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from torch import nn
 
 from seqmodels.errors import UserError
 from seqmodels.models import LanguageModel, ModelConfig, SequenceClassifier
+from seqmodels.tasks.safe_files import atomic_write, read_checkpoint
 
 FORMAT = "seqmodels-model"
 CONFIG_NAME = "config.json"
@@ -40,43 +39,27 @@ def build_model(info: dict[str, Any]) -> nn.Module:
     raise UserError(f"unknown model kind {info['kind']!r} in config.json")
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file, then rename: a kill leaves the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_pretrained(model_dir: Path, model: nn.Module, info: dict[str, Any]) -> Path:
     """Write model_dir/model.safetensors then model_dir/config.json (last: it marks completion)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(model_dir / WEIGHTS_NAME, lambda p: save_model(model, str(p)))
+    atomic_write(model_dir / WEIGHTS_NAME, lambda p: save_model(model, str(p)))
     text = json.dumps({"format": FORMAT, "format_version": 1, **info}, indent=2)
-    _atomic_write(model_dir / CONFIG_NAME, lambda p: p.write_text(text + "\n"))
+    atomic_write(model_dir / CONFIG_NAME, lambda p: p.write_text(text + "\n"))
     return model_dir
 
 
 def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        first = str(error).strip().splitlines()[0]
-        raise UserError(
-            f"{path}: refused to load: the checkpoint holds more than weights ({first}); "
-            "only load checkpoints from sources you trust, exported with seqmodels"
-        ) from None
-    except (RuntimeError, EOFError, OSError) as error:
-        raise UserError(f"{path}: not a readable checkpoint ({error})") from None
+    checkpoint = read_checkpoint(path)
     info = (checkpoint.get("hyper_parameters") or {}).get("info")
     if not isinstance(info, dict):
         raise UserError(f"{path}: not a seqmodels checkpoint (no model description inside)")
+    weights = checkpoint.get("state_dict")
+    if not isinstance(weights, dict):
+        raise UserError(f"{path}: not a seqmodels checkpoint (no state_dict inside)")
     state = {
         key.removeprefix("model."): value
-        for key, value in checkpoint["state_dict"].items()
+        for key, value in weights.items()
         if key.startswith("model.")
     }
     return info, state
@@ -121,5 +104,41 @@ def load_pretrained(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     else:
         info, state = _read_checkpoint(path)
         model = build_model(info)
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            first = str(error).strip().splitlines()[0]
+            raise UserError(
+                f"{path}: weights do not match the model it describes ({first})"
+            ) from None
     return model.eval(), info
+
+
+EXPORT_OPTIONS = ("ckpt", "out")
+
+
+def export_command(ckpt: str | None = None, out: str | None = None) -> Path:
+    """`seqmodels export ckpt=RUN_OR_CKPT out=DIR`: the model as config.json + model.safetensors
+    (weights only, no pickle: safe to share and to load from anyone)."""
+    if not ckpt or not out:
+        raise UserError(
+            "export needs ckpt=RUN_DIR_OR_CKPT (a run, its checkpoints/*.ckpt or a model/ "
+            "folder) and out=DIR (where config.json and model.safetensors go)"
+        )
+    model, info = load_pretrained(ckpt)
+    out_dir = Path(out).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"out={out}: exists and is not a directory")
+    others = sorted(
+        p.name
+        for p in (out_dir.iterdir() if out_dir.is_dir() else [])
+        if p.name not in (CONFIG_NAME, WEIGHTS_NAME)
+    )
+    if others:
+        raise UserError(
+            f"out={out}: the directory holds other files ({', '.join(others[:3])}): "
+            "choose an empty or new directory"
+        )
+    save_pretrained(out_dir, model, info)
+    print(f"exported {resolve_model_path(ckpt)} to {out_dir}/ ({CONFIG_NAME}, {WEIGHTS_NAME})")
+    return out_dir

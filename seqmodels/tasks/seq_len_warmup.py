@@ -43,7 +43,14 @@ class SequenceLengthWarmup(L.Callback):
         """(rows, length) of the training batches in this epoch."""
         return self.stages[min(epoch // self.epochs_per_stage, len(self.stages) - 1)]
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # a run resumed mid-epoch does not start that epoch again (no on_train_epoch_start)
+        trainer.train_dataloader.dataset.set_shape(*self.shape(trainer.current_epoch))
+
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        rows, length = self.shape(trainer.current_epoch)
-        trainer.train_dataloader.dataset.set_shape(rows, length)
-        pl_module.log("train/seq_len", float(length), on_step=False, on_epoch=True)
+        trainer.train_dataloader.dataset.set_shape(*self.shape(trainer.current_epoch))
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module, batch, batch_idx) -> None:
+        # logged with every batch (its epoch mean is the length), so that a resumed epoch has it
+        length = float(self.shape(trainer.current_epoch)[1])
+        pl_module.log("train/seq_len", length, on_step=False, on_epoch=True)

@@ -5,6 +5,7 @@ import torch
 
 from seqmodels.data import loaders
 from seqmodels.data.loaders import ResumableLoader
+from seqmodels.errors import UserError
 
 
 class Numbers(torch.utils.data.Dataset):
@@ -48,12 +49,63 @@ def test_resumed_epoch_continues_where_the_interrupted_one_stopped():
     iterator = iter(loader)
     consumed = [next(iterator), next(iterator)]
     state = loader.state_dict()
-    assert state == {"batches_done": 2}
+    assert state == {"batches_done": 2, "epoch": 0}
 
     resumed = ResumableLoader(Numbers(10), batch_size=3, training=True)
     resumed.load_state_dict(state)
     rest = items(resumed)
     assert [int(x) for b in consumed for x in b] + rest == list(range(10))
-    assert resumed.state_dict() == {"batches_done": 4}
+    assert resumed.state_dict() == {"batches_done": 4, "epoch": 0}
     # the next epoch starts from the beginning again
     assert items(resumed) == list(range(10))
+
+
+def test_shuffled_ranks_read_disjoint_shares_of_one_seeded_order(monkeypatch):
+    def shares(epoch: int) -> list[list[int]]:
+        out = []
+        for rank in range(2):
+            as_rank(monkeypatch, rank, 2)
+            loader = ResumableLoader(Numbers(10), batch_size=2, training=True, shuffle_seed=7)
+            loader.sampler.set_epoch(epoch)
+            out.append(items(loader))
+        return out
+
+    first = shares(0)
+    assert not set(first[0]) & set(first[1]) and len(first[0]) == len(first[1]) == 5
+    assert sorted(first[0] + first[1]) == list(range(10)) and first[0] + first[1] != list(range(10))
+    assert shares(0) == first  # the same order again for the same (seed, epoch)
+    assert shares(1) != first  # a new one next epoch
+
+
+def test_a_shuffled_epoch_resumes_mid_way():
+    loader = ResumableLoader(Numbers(12), batch_size=3, training=True, shuffle_seed=1)
+    loader.sampler.set_epoch(4)
+    whole = items(loader)
+    iterator = iter(loader)
+    head = [int(x) for x in next(iterator)]
+    resumed = ResumableLoader(Numbers(12), batch_size=3, training=True, shuffle_seed=1)
+    resumed.load_state_dict(loader.state_dict())  # the epoch travels with the state
+    assert head + items(resumed) == whole
+    assert len(resumed) == 4  # Lightning counts a resumed epoch's batches from its start
+
+
+def test_a_state_saved_at_the_end_of_an_epoch_starts_the_next_one_whole():
+    loader = ResumableLoader(Numbers(6), batch_size=3, training=True)
+    assert items(loader) == list(range(6))
+    resumed = ResumableLoader(Numbers(6), batch_size=3, training=True)
+    resumed.load_state_dict(loader.state_dict())
+    assert items(resumed) == list(range(6))
+
+
+def test_items_that_are_whole_batches_resume_by_item():
+    loader = ResumableLoader(Numbers(5), batch_size=None, training=True)
+    iterator = iter(loader)
+    next(iterator), next(iterator)
+    resumed = ResumableLoader(Numbers(5), batch_size=None, training=True)
+    resumed.load_state_dict(loader.state_dict())
+    assert [int(x) for x in resumed] == [2, 3, 4]
+
+
+def test_negative_workers_is_a_user_error():
+    with pytest.raises(UserError, match="data.num_workers must be 0 or more"):
+        ResumableLoader(Numbers(5), batch_size=2, training=True, num_workers=-1)
