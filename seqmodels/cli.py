@@ -160,6 +160,17 @@ def _test(args: list[str]) -> int:
     return _run_with_config(args, lambda cfg: evaluate(cfg, "test"))
 
 
+def _options(command: str, pairs: list[str], valid: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """key=value pairs of a command that takes options, not configuration overrides."""
+    options = dict(pair.split("=", 1) for pair in pairs)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise UserError(
+            f"unknown {command} option '{unknown[0]}'; valid options: {', '.join(valid)}"
+        )
+    return options
+
+
 def _predict(args: list[str]) -> int:
     from seqmodels.data.audio import SUFFIXES
 
@@ -168,12 +179,7 @@ def _predict(args: list[str]) -> int:
         from seqmodels.tasks.predict_audio import PREDICT_OPTIONS, predict_command
     else:
         from seqmodels.tasks.predict_dna import PREDICT_OPTIONS, predict_command
-    options = dict(pair.split("=", 1) for pair in pairs)
-    unknown = sorted(set(options) - set(PREDICT_OPTIONS))
-    if unknown:
-        raise UserError(
-            f"unknown predict option '{unknown[0]}'; valid options: {', '.join(PREDICT_OPTIONS)}"
-        )
+    options = _options("predict", pairs, PREDICT_OPTIONS)
     if not files:
         raise UserError(
             "predict needs at least one FASTA file: seqmodels predict genome.fa "
@@ -189,12 +195,7 @@ def _generate(args: list[str]) -> int:
     positional, pairs, _ = _split_args(args)
     if positional:
         raise UserError(f"unexpected argument {positional[0]!r}: give options as key=value")
-    options = dict(pair.split("=", 1) for pair in pairs)
-    unknown = sorted(set(options) - set(GENERATE_OPTIONS))
-    if unknown:
-        raise UserError(
-            f"unknown generate option '{unknown[0]}'; valid options: {', '.join(GENERATE_OPTIONS)}"
-        )
+    options = _options("generate", pairs, GENERATE_OPTIONS)
     generate_command(**options)
     return 0
 
@@ -205,12 +206,7 @@ def _export(args: list[str]) -> int:
     positional, pairs, _ = _split_args(args)
     if positional:
         raise UserError(f"unexpected argument {positional[0]!r}: give options as key=value")
-    options = dict(pair.split("=", 1) for pair in pairs)
-    unknown = sorted(set(options) - set(EXPORT_OPTIONS))
-    if unknown:
-        raise UserError(
-            f"unknown export option '{unknown[0]}'; valid options: {', '.join(EXPORT_OPTIONS)}"
-        )
+    options = _options("export", pairs, EXPORT_OPTIONS)
     export_command(**options)
     return 0
 
