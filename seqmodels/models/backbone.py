@@ -20,6 +20,20 @@ from seqmodels.models.mixer import MambaMixer, MixerState
 BackboneState = list[MixerState]
 
 
+def init_weights(backbone: nn.Module, out_projs: list[nn.Linear]) -> None:
+    """Mamba's initialisation: small embeddings, zero biases, and output projections scaled by
+    1/sqrt(n_layer) so that the residual stream's variance does not grow with depth."""
+    nn.init.normal_(backbone.embedding.weight, std=0.02)
+    for module in backbone.modules():
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            if not getattr(module.bias, "_no_reinit", False):
+                nn.init.zeros_(module.bias)
+    for out_proj in out_projs:
+        nn.init.kaiming_uniform_(out_proj.weight, a=math.sqrt(5))
+        with torch.no_grad():
+            out_proj.weight /= math.sqrt(len(out_projs))
+
+
 class MambaBackbone(nn.Module):
     def __init__(self, config: ModelConfig, device=None, dtype=None) -> None:
         super().__init__()
@@ -28,40 +42,14 @@ class MambaBackbone(nn.Module):
         self.embedding = nn.Embedding(config.padded_vocab_size, config.d_model, **factory)
         self.layers = nn.ModuleList(
             Block(
-                MambaMixer(
-                    config.d_model,
-                    d_state=config.d_state,
-                    d_conv=config.d_conv,
-                    expand=config.expand,
-                    dt_rank=config.dt_rank,
-                    dt_min=config.dt_min,
-                    dt_max=config.dt_max,
-                    dt_init_floor=config.dt_init_floor,
-                    conv_bias=config.conv_bias,
-                    bias=config.bias,
-                    **factory,
-                ),
+                MambaMixer(config.d_model, **config.mixer_kwargs(), **factory),
                 norm_eps=config.norm_eps,
                 residual_in_fp32=config.residual_in_fp32,
             )
             for _ in range(config.n_layer)
         )
         self.norm_f = nn.RMSNorm(config.d_model, eps=config.norm_eps, **factory)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        """Mamba's initialisation: small embeddings, zero biases, and output projections scaled by
-        1/sqrt(n_layer) so that the residual stream's variance does not grow with depth."""
-        nn.init.normal_(self.embedding.weight, std=0.02)
-        for module in self.modules():
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                if not getattr(module.bias, "_no_reinit", False):
-                    nn.init.zeros_(module.bias)
-        for layer in self.layers:
-            weight = layer.mixer.out_proj.weight
-            nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
-            with torch.no_grad():
-                weight /= math.sqrt(self.config.n_layer)
+        init_weights(self, [layer.mixer.out_proj for layer in self.layers])
 
     def forward(
         self, input_ids: Tensor, state: BackboneState | None = None

@@ -14,11 +14,9 @@ classifying whole sequences.
 
 from __future__ import annotations
 
-import math
-
-import torch
 from torch import Tensor, nn
 
+from seqmodels.models.backbone import init_weights
 from seqmodels.models.block import Block, checkpointing_on, final_norm, run_block
 from seqmodels.models.config import ModelConfig
 from seqmodels.models.mixer import MambaMixer
@@ -73,19 +71,7 @@ class BidirectionalBackbone(nn.Module):
             for _ in range(config.n_layer)
         )
         self.norm_f = nn.RMSNorm(config.d_model, eps=config.norm_eps, **factory)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        """As the causal backbone's: small embeddings, zero biases, output projections scaled by
-        1/sqrt(n_layer) so that the residual stream's variance does not grow with depth."""
-        nn.init.normal_(self.embedding.weight, std=0.02)
-        for module in self.modules():
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                if not getattr(module.bias, "_no_reinit", False):
-                    nn.init.zeros_(module.bias)
-        with torch.no_grad():
-            for layer in self.layers:
-                layer.mixer.fwd.out_proj.weight /= math.sqrt(self.config.n_layer)
+        init_weights(self, [layer.mixer.fwd.out_proj for layer in self.layers])
 
     def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
         """Token ids (batch, L), right-padded where `mask` (batch, L) is False → (batch, L, D)."""
