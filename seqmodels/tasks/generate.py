@@ -12,7 +12,6 @@ at once: one op per step instead of softmax and multinomial, and T = 0 is greedy
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from seqmodels.models import BackboneState, LanguageModel
 from seqmodels.tasks.export import load_pretrained
 from seqmodels.tasks.plots import plot_spectrogram
 from seqmodels.tasks.runs import latest_run
+from seqmodels.tasks.safe_files import atomic_write
 
 GENERATE_OPTIONS = (
     "ckpt",
@@ -175,16 +175,6 @@ def _free_names(out: Path, count: int) -> list[str]:
     return [f"sample_{i:0{width}d}" for i in range(first, first + count)]
 
 
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary name and a rename: a killed run never leaves a partial file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def generate_command(
     ckpt: str | None = None,
     n: str | int = 4,
@@ -247,8 +237,10 @@ def generate_command(
             audio = mu_law_decode(tokens)  # (batch, samples) in [-1, 1]
             for name, clip in zip(group, audio, strict=True):
                 wav, png = out_dir / f"{name}.wav", out_dir / f"{name}.png"
-                _atomic(wav, lambda p, c=clip: sf.write(p, c.numpy(), rate, subtype="PCM_16"))
-                _atomic(png, lambda p, c=clip, t=name: plot_spectrogram(c.numpy(), rate, p, t))
+                atomic_write(  # a killed run never leaves a partial file
+                    wav, lambda p, c=clip: sf.write(p, c.numpy(), rate, "PCM_16", format="WAV")
+                )
+                atomic_write(png, lambda p, c=clip, t=name: plot_spectrogram(c.numpy(), rate, p, t))
                 written.append(wav)
     console.print(f"wrote {len(written)} WAV files ({rate} Hz) and spectrograms to {out_dir}")
     return written

@@ -9,7 +9,6 @@ a killed run never leaves a partial table; every file is checked before anything
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,9 @@ from seqmodels.data.mulaw import mu_law_encode
 from seqmodels.data.windows import tile_record
 from seqmodels.errors import UserError
 from seqmodels.tasks.export import load_pretrained
+from seqmodels.tasks.predict_dna import positive_int
 from seqmodels.tasks.runs import latest_run
+from seqmodels.tasks.safe_files import atomic_write
 
 PREDICT_OPTIONS = ("ckpt", "out", "batch_size")
 TABLE_NAME = "audio_predictions.tsv"
@@ -67,12 +68,7 @@ def predict_command(
             f"{ckpt or 'runs/audio_classify/latest'}: not an audio classifier: audio files need "
             "a model from `seqmodels fit task=audio_classify`"
         )
-    try:
-        batch_size = int(batch_size)
-    except ValueError:
-        batch_size = 0
-    if batch_size < 1:
-        raise UserError(f"batch_size={batch_size!r}: expected a whole number >= 1")
+    batch_size = positive_int("batch_size", batch_size)
     infos = [audio_info(path) for path in files]  # every file checked before any output
     results = classify_files(model, info, infos, batch_size)
 
@@ -91,12 +87,7 @@ def predict_command(
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / TABLE_NAME
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text("".join(rows))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda tmp: tmp.write_text("".join(rows)))
     console = Console()
     console.print(table)
     console.print(f"wrote {path}")

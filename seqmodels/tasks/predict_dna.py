@@ -13,7 +13,6 @@ name and renamed when complete, so a killed run never leaves a partial table.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from seqmodels.errors import UserError
 from seqmodels.models.streaming import default_segment, stream_classify, tensor_reader
 from seqmodels.tasks.export import load_pretrained
 from seqmodels.tasks.runs import latest_run
+from seqmodels.tasks.safe_files import atomic_write
 
 PREDICT_OPTIONS = ("ckpt", "out", "window", "stride", "batch_size", "segment", "cache_dir")
 RECORD = "record"  # window=record: each record whole, in one streaming pass
@@ -175,15 +175,6 @@ def classify_store(
     return records, windows
 
 
-def _write_atomic(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text("".join(lines))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_predictions(
     out: Path,
     name: str,
@@ -205,12 +196,12 @@ def write_predictions(
         probs = "\t".join(f"{p:.6f}" for p in w.probabilities)
         bed.append(f"{w.record_id}\t{w.start}\t{w.end}\t{class_names[best]}\t{score}\t.\t{probs}\n")
     tsv_path, bed_path = out / f"{name}.records.tsv", out / f"{name}.windows.bed"
-    _write_atomic(tsv_path, rows)
-    _write_atomic(bed_path, bed)
+    atomic_write(tsv_path, lambda tmp: tmp.write_text("".join(rows)))
+    atomic_write(bed_path, lambda tmp: tmp.write_text("".join(bed)))
     return tsv_path, bed_path
 
 
-def _positive_int(name: str, value: str | int) -> int:
+def positive_int(name: str, value: str | int) -> int:
     try:
         number = int(value)
     except ValueError:
@@ -237,23 +228,23 @@ def predict_command(
     if window == RECORD:
         if stride is not None:
             raise UserError("stride= has no meaning with window=record (one pass per record)")
-        segment = None if segment is None else _positive_int("segment", segment)
+        segment = None if segment is None else positive_int("segment", segment)
     else:
         if segment is not None:
             raise UserError("segment= goes with window=record; windows are read whole")
         try:
-            window = _positive_int("window", window or info["seq_len"])
+            window = positive_int("window", window or info["seq_len"])
         except UserError:
             raise UserError(
                 f"window={window!r}: expected a whole number >= 1, or record (each record whole)"
             ) from None
-        stride = _positive_int("stride", stride or window)
+        stride = positive_int("stride", stride or window)
         if stride > window:
             raise UserError(
                 f"stride={stride} is larger than window={window}: bases would be skipped"
             )
         title = f"predictions (window {window}, stride {stride})"
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     stores = [GenomeStore.open(path, cache_dir) for path in files]  # check every file first
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
