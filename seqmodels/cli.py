@@ -171,6 +171,14 @@ def _options(command: str, pairs: list[str], valid: tuple[str, ...] | list[str])
     return options
 
 
+def _only_options(command: str, args: list[str], valid: tuple[str, ...] | list[str]) -> dict:
+    """The options of a command that takes no files."""
+    positional, pairs, _ = _split_args(args)
+    if positional:
+        raise UserError(f"unexpected argument {positional[0]!r}: give options as key=value")
+    return _options(command, pairs, valid)
+
+
 def _predict(args: list[str]) -> int:
     from seqmodels.data.audio import SUFFIXES
 
@@ -192,10 +200,7 @@ def _predict(args: list[str]) -> int:
 def _generate(args: list[str]) -> int:
     from seqmodels.tasks.generate import GENERATE_OPTIONS, generate_command
 
-    positional, pairs, _ = _split_args(args)
-    if positional:
-        raise UserError(f"unexpected argument {positional[0]!r}: give options as key=value")
-    options = _options("generate", pairs, GENERATE_OPTIONS)
+    options = _only_options("generate", args, GENERATE_OPTIONS)
     generate_command(**options)
     return 0
 
@@ -203,10 +208,7 @@ def _generate(args: list[str]) -> int:
 def _export(args: list[str]) -> int:
     from seqmodels.tasks.export import EXPORT_OPTIONS, export_command
 
-    positional, pairs, _ = _split_args(args)
-    if positional:
-        raise UserError(f"unexpected argument {positional[0]!r}: give options as key=value")
-    options = _options("export", pairs, EXPORT_OPTIONS)
+    options = _only_options("export", args, EXPORT_OPTIONS)
     export_command(**options)
     return 0
 
