@@ -20,8 +20,8 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from seqmodels.commands.generate import PROGRESS_EVERY, compiled_step, sample
 from seqmodels.models import LanguageModel, ModelConfig
-from seqmodels.tasks.generate import PROGRESS_EVERY, compiled_step, sample
 
 RATE = 16000
 GOAL = 16000  # samples per second in aggregate: real time at 16 kHz

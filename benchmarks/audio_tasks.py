@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from seqmodels.cli import compose_config
-from seqmodels.tasks.train import evaluate, fit
+from seqmodels.training.fit import evaluate, fit
 
 SHOWN = {
     "audio_classify": [("test", "test/acc"), ("test", "test/f1"), ("test", "test/mcc")],

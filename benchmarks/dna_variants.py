@@ -28,9 +28,9 @@ from rich.console import Console
 from rich.table import Table
 
 from seqmodels.cli import compose_config
-from seqmodels.tasks.plots import read_metrics
 from seqmodels.tasks.registry import task_module
-from seqmodels.tasks.train import fit
+from seqmodels.training.fit import fit
+from seqmodels.training.plots import read_metrics
 
 VARIANTS = ("causal", "bidirectional", "rc_equivariant")
 METRICS = ("acc", "f1", "mcc", "auroc")

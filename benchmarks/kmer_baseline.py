@@ -31,9 +31,9 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc
 from sklearn.preprocessing import StandardScaler
 
 from seqmodels.cli import compose_config
-from seqmodels.data.dna_classify import pad_batch
-from seqmodels.data.tokens import reverse_complement
-from seqmodels.tasks.export import load_pretrained
+from seqmodels.data.dna.classify import pad_batch
+from seqmodels.data.dna.tokens import reverse_complement
+from seqmodels.models.pretrained import load_pretrained
 from seqmodels.tasks.registry import task_module
 
 

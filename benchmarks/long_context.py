@@ -43,7 +43,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from seqmodels.data.tokens import COMPLEMENT, VOCAB_SIZE
+from seqmodels.data.dna.tokens import COMPLEMENT, VOCAB_SIZE
 from seqmodels.models import ModelConfig, SequenceClassifier
 from seqmodels.models.streaming import default_segment, stream_classify, tensor_reader
 

@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqmodels.data.genome_store import GenomeStore
-from seqmodels.tasks.export import load_pretrained
-from seqmodels.tasks.predict_dna import RecordPrediction, WindowPrediction, classify_store
+from seqmodels.data.dna.genome_store import GenomeStore
+from seqmodels.inference.dna import RecordPrediction, WindowPrediction, classify_store
+from seqmodels.models.pretrained import load_pretrained
 
 
 @dataclass

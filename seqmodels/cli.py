@@ -136,26 +136,26 @@ def _compose_fit(overrides: list[str]):
     """fit's configuration: with resume=RUN_DIR, the run's own config.yaml + the overrides."""
     pairs = [o.lstrip("+").split("=", 1) for o in overrides]
     if any(key == "resume" and value not in ("", "null") for key, value in pairs):
-        from seqmodels.tasks.resume import resume_config
+        from seqmodels.training.resume import resume_config
 
         return resume_config(overrides)
     return compose_config(overrides)
 
 
 def _fit(args: list[str]) -> int:
-    from seqmodels.tasks.train import fit
+    from seqmodels.training.fit import fit
 
     return _run_with_config(args, fit, _compose_fit)
 
 
 def _validate(args: list[str]) -> int:
-    from seqmodels.tasks.train import evaluate
+    from seqmodels.training.fit import evaluate
 
     return _run_with_config(args, lambda cfg: evaluate(cfg, "validate"))
 
 
 def _test(args: list[str]) -> int:
-    from seqmodels.tasks.train import evaluate
+    from seqmodels.training.fit import evaluate
 
     return _run_with_config(args, lambda cfg: evaluate(cfg, "test"))
 
@@ -180,13 +180,13 @@ def _only_options(command: str, args: list[str], valid: tuple[str, ...] | list[s
 
 
 def _predict(args: list[str]) -> int:
-    from seqmodels.data.audio import SUFFIXES
+    from seqmodels.data.audio.io import SUFFIXES
 
     files, pairs, _ = _split_args(args)
     if files and all(Path(f).suffix.lower() in SUFFIXES for f in files):
-        from seqmodels.tasks.predict_audio import PREDICT_OPTIONS, predict_command
+        from seqmodels.commands.predict_audio import PREDICT_OPTIONS, predict_command
     else:
-        from seqmodels.tasks.predict_dna import PREDICT_OPTIONS, predict_command
+        from seqmodels.commands.predict_dna import PREDICT_OPTIONS, predict_command
     options = _options("predict", pairs, PREDICT_OPTIONS)
     if not files:
         raise UserError(
@@ -198,7 +198,7 @@ def _predict(args: list[str]) -> int:
 
 
 def _generate(args: list[str]) -> int:
-    from seqmodels.tasks.generate import GENERATE_OPTIONS, generate_command
+    from seqmodels.commands.generate import GENERATE_OPTIONS, generate_command
 
     options = _only_options("generate", args, GENERATE_OPTIONS)
     generate_command(**options)
@@ -206,7 +206,7 @@ def _generate(args: list[str]) -> int:
 
 
 def _export(args: list[str]) -> int:
-    from seqmodels.tasks.export import EXPORT_OPTIONS, export_command
+    from seqmodels.commands.export import EXPORT_OPTIONS, export_command
 
     options = _only_options("export", args, EXPORT_OPTIONS)
     export_command(**options)

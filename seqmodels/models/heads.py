@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from seqmodels.models.backbone import BackboneState, MambaBackbone
+from seqmodels.models.backbones import build_backbone
+from seqmodels.models.backbones.causal import BackboneState, MambaBackbone
 from seqmodels.models.config import ModelConfig
 from seqmodels.models.reverse import reverse_complement_ids
-from seqmodels.models.variants import build_backbone
 
 POOLINGS = ("mean", "last")
 

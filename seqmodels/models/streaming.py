@@ -28,11 +28,11 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from seqmodels.models.backbone import BackboneState, MambaBackbone
-from seqmodels.models.bidirectional import BidirectionalBackbone
+from seqmodels.models.backbones.bidirectional import BidirectionalBackbone
+from seqmodels.models.backbones.causal import BackboneState, MambaBackbone
+from seqmodels.models.backbones.rc_equivariant import RCEquivariantBackbone
 from seqmodels.models.heads import POOLINGS, SequenceClassifier
 from seqmodels.models.mixer import MixerState
-from seqmodels.models.rc_equivariant import RCEquivariantBackbone
 
 # Tokens per segment. On the CPU a segment's activations should stay near the cache (a dna-tiny
 # segment of 2^14 tokens: ~70 MB; 2^16 ran 15% slower per token here and needed 330 MB); on a GPU

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from seqmodels.data.mulaw import CLASSES, mu_law_decode, token_edges
+from seqmodels.data.audio.mulaw import CLASSES, mu_law_decode, token_edges
 
 ORDER = 32
 SMOOTHING = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98)  # candidate tracking rates of the error scale

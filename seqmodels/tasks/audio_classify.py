@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from torch import nn
 
-from seqmodels.data.audio_classify import AudioClassifyDataModule
-from seqmodels.data.mulaw import CLASSES, token_features
+from seqmodels.data.audio.classify import AudioClassifyDataModule
+from seqmodels.data.audio.mulaw import CLASSES, token_features
 from seqmodels.errors import UserError
 from seqmodels.tasks.classification import ClassificationTask
 from seqmodels.tasks.config import model_config

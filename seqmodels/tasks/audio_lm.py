@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from seqmodels.data.audio_datasets import FixedWindowDataset, tile_windows
-from seqmodels.data.audio_lm import AudioLMDataModule
-from seqmodels.data.mulaw import CLASSES
+from seqmodels.data.audio.datasets import FixedWindowDataset, tile_windows
+from seqmodels.data.audio.lm import AudioLMDataModule
+from seqmodels.data.audio.mulaw import CLASSES
 from seqmodels.errors import UserError
 from seqmodels.tasks.audio_baselines import audio_baselines
 from seqmodels.tasks.config import model_config

@@ -8,7 +8,7 @@ from typing import Any
 import lightning as L
 from torchmetrics import Metric
 
-from seqmodels.tasks.export import build_model
+from seqmodels.models.pretrained import build_model
 from seqmodels.tasks.optim import build_optimizer, warmup_cosine
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqmodels.data.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
+from seqmodels.data.dna.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
 from seqmodels.errors import UserError
 from seqmodels.models import ModelConfig
 from seqmodels.overrides import check_value

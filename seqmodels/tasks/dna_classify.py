@@ -8,7 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
-from seqmodels.data.dna_classify import DnaClassifyDataModule
+from seqmodels.data.dna.classify import DnaClassifyDataModule
 from seqmodels.tasks.classification import ClassificationTask
 from seqmodels.tasks.config import dna_classifier_info, trained_classifier_info
 

@@ -1,7 +1,7 @@
 """task=dna_pretrain: next-base language modeling on FASTA files, with sequence-length warmup.
 
 The model is a causal backbone (it predicts each base from the ones before it); fine-tuning
-with init_from turns its weights into any backbone variant (seqmodels.models.variants).
+with init_from turns its weights into any backbone variant (seqmodels.models.backbones).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqmodels.data.dna_pretrain import DnaPretrainDataModule
-from seqmodels.data.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
+from seqmodels.data.dna.pretrain import DnaPretrainDataModule
+from seqmodels.data.dna.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
 from seqmodels.errors import UserError
 from seqmodels.tasks.config import model_config
 from seqmodels.tasks.language_model import LanguageModelTask

@@ -6,10 +6,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from seqmodels.data.dna_species import DnaSpeciesDataModule
+from seqmodels.data.dna.species import DnaSpeciesDataModule
+from seqmodels.data.token_budget import KEYS, data_plan
 from seqmodels.tasks.classification import ClassificationTask
 from seqmodels.tasks.config import dna_classifier_info, trained_classifier_info
-from seqmodels.tasks.token_budget import KEYS, data_plan
 
 
 def build_datamodule(cfg: DictConfig) -> DnaSpeciesDataModule:

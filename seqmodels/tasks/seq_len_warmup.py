@@ -6,7 +6,7 @@ of tokens (batch_size · max_len). Short windows early make the first steps chea
 the model's loss is per token, so the stages are comparable. min_len = max_len turns it off.
 
 The callback sets the shape of the training batches at the start of each epoch through the
-dataset's `set_shape(rows, length)` (seqmodels.data.dna_pretrain.ShapedBatches), and logs
+dataset's `set_shape(rows, length)` (seqmodels.data.dna.pretrain.ShapedBatches), and logs
 `train/seq_len`.
 """
 

@@ -6,9 +6,9 @@ import lightning as L
 import pytest
 import torch
 
-from seqmodels.data.dna_pretrain import ShapedBatches
-from seqmodels.data.genome_store import GenomeStore
-from seqmodels.data.windows import RandomWindowDataset
+from seqmodels.data.dna.genome_store import GenomeStore
+from seqmodels.data.dna.pretrain import ShapedBatches
+from seqmodels.data.dna.windows import RandomWindowDataset
 from seqmodels.errors import UserError
 from seqmodels.tasks.seq_len_warmup import SequenceLengthWarmup, warmup_stages
 

@@ -1,0 +1,144 @@
+"""Classify every window and every record of FASTA files with a trained DNA classifier.
+
+Two modes: sliding windows (`window=N stride=M`; a record's probabilities are the mean of its
+windows'), or `window=record`: each record in one pass however long, read from the memory-mapped
+genome store `segment` tokens at a time by the streaming reader (seqmodels.models.streaming), so
+memory depends on the segment, not on the record (a 5 Mb chromosome included).
+
+For each input file, writes <out>/<name>.records.tsv (record id, length, windows, predicted
+class, one probability column per class) and <out>/<name>.windows.bed (one line per window; one
+per record with window=record), then prints a summary table. Files are written under a temporary
+name and renamed when complete, so a killed run never leaves a partial table.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from seqmodels.data.dna.genome_store import GenomeStore
+from seqmodels.errors import UserError
+from seqmodels.inference.dna import RECORD, RecordPrediction, WindowPrediction, classify_store
+from seqmodels.io.atomic import atomic_write
+from seqmodels.models.pretrained import load_pretrained
+from seqmodels.models.streaming import default_segment
+from seqmodels.training.runs import latest_run
+
+PREDICT_OPTIONS = ("ckpt", "out", "window", "stride", "batch_size", "segment", "cache_dir")
+FASTA_SUFFIX = re.compile(r"(\.(fa|fasta|fna|ffn|fas|seq|txt))?(\.(gz|bgz|bgzf))?$", re.I)
+
+
+def write_predictions(
+    out: Path,
+    name: str,
+    class_names: list[str],
+    records: list[RecordPrediction],
+    windows: list[WindowPrediction],
+) -> tuple[Path, Path]:
+    """<out>/<name>.records.tsv and <out>/<name>.windows.bed (BED6 + one column per class)."""
+    out.mkdir(parents=True, exist_ok=True)
+    header = ["record", "length", "windows", "predicted", *(f"p_{c}" for c in class_names)]
+    rows = ["\t".join(header) + "\n"]
+    for r in records:
+        probs = "\t".join(f"{p:.6f}" for p in r.probabilities)
+        rows.append(f"{r.record_id}\t{r.length}\t{r.windows}\t{r.predicted}\t{probs}\n")
+    bed = ["#chrom\tstart\tend\tpredicted\tscore\tstrand\t" + "\t".join(class_names) + "\n"]
+    for w in windows:
+        best = int(w.probabilities.argmax())
+        score = round(1000 * float(w.probabilities[best]))
+        probs = "\t".join(f"{p:.6f}" for p in w.probabilities)
+        bed.append(f"{w.record_id}\t{w.start}\t{w.end}\t{class_names[best]}\t{score}\t.\t{probs}\n")
+    tsv_path, bed_path = out / f"{name}.records.tsv", out / f"{name}.windows.bed"
+    atomic_write(tsv_path, lambda tmp: tmp.write_text("".join(rows)))
+    atomic_write(bed_path, lambda tmp: tmp.write_text("".join(bed)))
+    return tsv_path, bed_path
+
+
+def positive_int(name: str, value: str | int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise UserError(f"{name}={value!r}: expected a whole number >= 1")
+    return number
+
+
+def predict_command(
+    files: list[str],
+    ckpt: str | None = None,
+    out: str = "predictions",
+    window: str | int | None = None,
+    stride: str | int | None = None,
+    batch_size: str | int = 64,
+    segment: str | int | None = None,
+    cache_dir: str | None = None,
+) -> list[Path]:
+    """`seqmodels predict`: classify FASTA files, write tables, print a summary."""
+    model, info = load_pretrained(ckpt or latest_run("runs", "dna_species"))
+    if info["kind"] != "classifier" or info.get("alphabet") != "dna":
+        raise UserError(f"{ckpt}: not a DNA classifier (kind {info['kind']!r})")
+    if window == RECORD:
+        if stride is not None:
+            raise UserError("stride= has no meaning with window=record (one pass per record)")
+        segment = None if segment is None else positive_int("segment", segment)
+    else:
+        if segment is not None:
+            raise UserError("segment= goes with window=record; windows are read whole")
+        try:
+            window = positive_int("window", window or info["seq_len"])
+        except UserError:
+            raise UserError(
+                f"window={window!r}: expected a whole number >= 1, or record (each record whole)"
+            ) from None
+        stride = positive_int("stride", stride or window)
+        if stride > window:
+            raise UserError(
+                f"stride={stride} is larger than window={window}: bases would be skipped"
+            )
+        title = f"predictions (window {window}, stride {stride})"
+    batch_size = positive_int("batch_size", batch_size)
+    stores = [GenomeStore.open(path, cache_dir) for path in files]  # check every file first
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
+    if window == RECORD:
+        segment = segment or default_segment(device)
+        title = f"predictions (whole records, read in segments of {segment:,} bases)"
+    console = Console()
+    table = Table(title=title)
+    for column in ("file", "record", "length", "windows", "predicted", "probability"):
+        numeric = column in ("length", "windows", "probability")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "file")
+    written = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=console) as progress:
+        for store in stores:
+            records, windows = classify_store(
+                model, info, store, window, stride, batch_size, progress, segment
+            )
+            name = FASTA_SUFFIX.sub("", store.path.name) or store.path.name
+            written += write_predictions(Path(out), name, info["class_names"], records, windows)
+            for r in records:
+                best = float(r.probabilities.max())
+                table.add_row(
+                    store.path.name,
+                    r.record_id,
+                    f"{r.length:,}",
+                    str(r.windows),
+                    r.predicted,
+                    f"{best:.3f}",
+                )
+    console.print(table)
+    console.print("wrote " + ", ".join(str(p) for p in written))
+    return written

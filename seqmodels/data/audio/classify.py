@@ -1,0 +1,122 @@
+"""Audio clip classification data: one folder per label (the Speech Commands / SC09 layout).
+
+Labels are the subfolder names, sorted, so class ids are the same on every machine. Files are
+split as the root's validation_list.txt / testing_list.txt say when it has them, otherwise each
+label's files are split by a seed (so every split has every label). Every clip becomes
+`clip_seconds` of mu-law tokens at `sample_rate`: see ClipDataset. With no root, the bundled
+spoken digits ("zero" to "nine", seqmodels/data/audio/bundled/digits) are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from seqmodels.data.audio.datasets import ClipDataset
+from seqmodels.data.audio.folders import (
+    BUNDLED_DIGITS,
+    SPLITS,
+    check_fractions,
+    has_lists,
+    label_folders,
+    list_split,
+    seeded_split,
+)
+from seqmodels.data.audio.io import AudioInfo, check_rate, scan_audio
+from seqmodels.data.loaders import ResumableLoader
+from seqmodels.errors import UserError
+
+
+class AudioClassifyDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        sample_rate: int = 16000,
+        clip_seconds: float = 1.0,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        split: Sequence[float] = (0.8, 0.1, 0.1),
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.root = BUNDLED_DIGITS if root is None else Path(root).expanduser()
+        self.rate = check_rate(sample_rate)
+        self.clip_len = round(float(clip_seconds) * self.rate)
+        if self.clip_len < 1:
+            raise UserError(f"data.clip_seconds={clip_seconds}: clips must be longer than 0 s")
+        if batch_size < 1:
+            raise UserError(f"data.batch_size must be at least 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.fractions = check_fractions(split)
+        self.seed = seed
+        self.labels = label_folders(self.root)  # checked now: the class names fix the model
+        self.files: dict[str, tuple[list[AudioInfo], list[int]]] = {}
+        self.datasets: dict[str, ClipDataset] = {}
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.labels)
+
+    def prepare_data(self) -> None:
+        """Split the files and read every header once; unreadable ones are left out (warning)."""
+        if self.files:
+            return
+        readable = {info.path: info for info in scan_audio(sum(self.labels.values(), []))}
+        by_split: dict[str, tuple[list[AudioInfo], list[int]]] = {s: ([], []) for s in SPLITS}
+        lists = has_lists(self.root)
+        for label, (name, paths) in enumerate(self.labels.items()):
+            good = [path for path in paths if path in readable]
+            if not good:
+                raise UserError(f"label '{name}': none of its {len(paths)} files is readable")
+            parts = (
+                list_split(self.root, good)
+                if lists
+                else seeded_split(good, self.fractions, self.seed + label)
+            )
+            for split, files in parts.items():
+                by_split[split][0].extend(readable[path] for path in files)
+                by_split[split][1].extend([label] * len(files))
+        for split, (infos, _) in by_split.items():
+            if not infos:
+                raise UserError(
+                    f"data.root={self.root}: no {split} files: add recordings, list them in "
+                    "validation_list.txt / testing_list.txt, or change data.split"
+                )
+        self.files = by_split
+
+    def counts(self) -> dict[str, list[int]]:
+        """{split: files per label}."""
+        self.prepare_data()
+        return {
+            split: [labels.count(i) for i in range(len(self.labels))]
+            for split, (_, labels) in self.files.items()
+        }
+
+    def setup(self, stage: str | None = None) -> None:
+        self.prepare_data()
+        wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
+        for split in wanted.get(stage, SPLITS):
+            infos, labels = self.files[split]
+            random = split == "train"
+            self.datasets[split] = ClipDataset(
+                infos, labels, self.rate, self.clip_len, random, self.seed
+            )
+
+    def _loader(self, split: str) -> DataLoader:
+        if split not in self.datasets:
+            raise RuntimeError("call setup() with the matching stage before asking for a loader")
+        training = split == "train"
+        return ResumableLoader(self.datasets[split], self.batch_size, training, self.num_workers)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")

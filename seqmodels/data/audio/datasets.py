@@ -1,0 +1,132 @@
+"""Map-style datasets of mu-law tokens cut from audio files, for the audio tasks.
+
+`RandomCropDataset` draws fresh windows every epoch (`set_epoch`), each from the item index, the
+seed and the epoch alone, so any worker or process reads the same window for the same index.
+`FixedWindowDataset` holds windows chosen once (validation, test), and `ClipDataset` gives one
+fixed-length clip per file with its label: cropped when longer (at random for training, from the
+middle otherwise), padded with silence when shorter. Every read goes through `read_audio`, which
+decodes only the frames of the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from seqmodels.data.audio.io import AudioInfo, read_audio
+from seqmodels.data.audio.mulaw import SILENCE, mu_law_encode
+
+
+class RandomCropDataset(Dataset):
+    """`samples_per_epoch` windows of `length` frames at `rate`, from files drawn in proportion
+    to their length (every frame is equally likely to be in a window)."""
+
+    def __init__(
+        self, files: Sequence[AudioInfo], rate: int, length: int, samples_per_epoch: int, seed: int
+    ) -> None:
+        self.files = list(files)
+        self.rate = rate
+        self.length = length
+        self.samples_per_epoch = samples_per_epoch
+        self.seed = seed
+        self.epoch = 0
+        starts = np.array([f.frames_at(rate) - length + 1 for f in self.files], dtype=np.float64)
+        self.weights = starts / starts.sum()
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        info = self.files[rng.choice(len(self.files), p=self.weights)]
+        start = int(rng.integers(0, info.frames_at(self.rate) - self.length + 1))
+        return {"tokens": mu_law_encode(read_audio(info, self.rate, start, self.length))}
+
+
+def tile_windows(
+    files: Sequence[AudioInfo], rate: int, length: int, limit: int, seed: int
+) -> list[tuple[AudioInfo, int]]:
+    """Non-overlapping windows over every file, then a seeded choice of at most `limit`."""
+    windows = [
+        (info, start)
+        for info in files
+        for start in range(0, info.frames_at(rate) - length + 1, length)
+    ]
+    if len(windows) > limit:
+        keep = np.random.default_rng(seed).choice(len(windows), size=limit, replace=False)
+        windows = [windows[i] for i in sorted(keep)]
+    return windows
+
+
+class FixedWindowDataset(Dataset):
+    """The same windows (file, start frame at `rate`) every time."""
+
+    def __init__(self, windows: Sequence[tuple[AudioInfo, int]], rate: int, length: int) -> None:
+        self.windows = list(windows)
+        self.rate = rate
+        self.length = length
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        info, start = self.windows[index]
+        return {"tokens": mu_law_encode(read_audio(info, self.rate, start, self.length))}
+
+
+def fit_clip(info: AudioInfo, rate: int, length: int, rng: np.random.Generator | None) -> Tensor:
+    """`length` tokens of the file: a crop of a longer file (random with `rng`, else the middle),
+    or the whole of a shorter one with silence after it (before and after at random with `rng`)."""
+    total = info.frames_at(rate)
+    if total >= length:
+        start = int(rng.integers(0, total - length + 1)) if rng else (total - length) // 2
+        return mu_law_encode(read_audio(info, rate, start, length))
+    tokens = torch.full((length,), SILENCE, dtype=torch.int64)
+    offset = int(rng.integers(0, length - total + 1)) if rng else 0
+    tokens[offset : offset + total] = mu_law_encode(read_audio(info, rate))
+    return tokens
+
+
+class ClipDataset(Dataset):
+    """(clip tokens (length,), label) per file. With `random`, for training, each epoch visits
+    the files in a new seeded order (loaders read indices in order) and crops and places clips at
+    random."""
+
+    def __init__(
+        self,
+        files: Sequence[AudioInfo],
+        labels: Sequence[int],
+        rate: int,
+        length: int,
+        random: bool,
+        seed: int,
+    ) -> None:
+        self.files = list(files)
+        self.labels = list(labels)
+        self.rate = rate
+        self.length = length
+        self.random = random
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        n = len(self.files)
+        rng = np.random.default_rng([self.seed, epoch])
+        self.order = rng.permutation(n) if self.random else np.arange(n)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        index = int(self.order[index])
+        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.random else None
+        tokens = fit_clip(self.files[index], self.rate, self.length, rng)
+        return {"tokens": tokens, "label": torch.tensor(self.labels[index])}

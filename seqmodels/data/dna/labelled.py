@@ -1,0 +1,277 @@
+"""Labelled DNA sequences, read directly from the files labs already have.
+
+    sequence table   TSV or CSV whose header names a `sequence` and a `label` column
+    coordinates      TSV or CSV whose header names `chrom`, `start`, `end` and `label`, or BED:
+                     chrom, start, end, label (the name column), [score, strand, ...]; both with
+                     the genome FASTA the coordinates refer to, 0-based and half-open as in BED;
+                     BED rows on the '-' strand are read as the reverse complement
+    FASTA            headers ending in `|label` (the Nucleotide Transformer benchmark format)
+    class folders    a folder with one subfolder per class, holding FASTA files or text files of
+                     one sequence each (the Genomic Benchmarks layout)
+
+The format follows the name: a folder; .bed; .csv (commas); .tsv, .tab or .txt (tabs); a FASTA
+suffix (.fa, .fasta, .fna, ...); any of the files may be gzip- or bgzip-compressed. Every mistake
+is a `UserError` naming the file and the line (or record) to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from seqmodels.data.dna.fasta import read_fasta
+from seqmodels.data.dna.genome_store import GenomeStore
+from seqmodels.data.dna.tokens import InvalidBaseError, encode, reverse_complement
+from seqmodels.errors import UserError
+
+TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".ffn", ".seq")
+SEQUENCE_FILES = (*FASTA_SUFFIXES, ".txt")  # what class folders hold
+BED_SKIP = ("#", "track", "browser")  # BED header lines
+
+
+@dataclass(frozen=True)
+class LabelledSequence:
+    tokens: np.ndarray  # (length,) uint8, see seqmodels.data.dna.tokens; may view a genome store
+    label: str
+    where: str  # "file, line N" (or record), for messages about this sequence
+
+
+def read_labelled(path: str | Path, genome: GenomeStore | None = None) -> list[LabelledSequence]:
+    """Every labelled sequence of a file or class folder, in file order; see the module docstring.
+
+    `genome` is the FASTA (as a store) that coordinate rows refer to.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise UserError(f"labelled data not found: {path}: check the path")
+    if path.is_dir():
+        return _read_folders(path)
+    suffix = Path(path.name.lower().removesuffix(".gz")).suffix
+    if suffix == ".bed":
+        return _read_bed(path, genome)
+    if suffix in TABLE_SUFFIXES:
+        return _read_table(path, TABLE_SUFFIXES[suffix], genome)
+    if suffix in FASTA_SUFFIXES:
+        return _read_labelled_fasta(path)
+    raise UserError(
+        f"{path}: cannot tell the format from the name: use a .tsv/.csv table, a .bed file, "
+        "a FASTA file (.fa) with '|label' headers, or a folder with one subfolder per class"
+    )
+
+
+def _open_text(path: Path) -> IO[str]:
+    with path.open("rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+    binary: IO[bytes] = gzip.open(path, "rb") if compressed else path.open("rb")
+    # newline="" lets the csv module see quoted line breaks; undecodable bytes surface as bases
+    return io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
+
+
+def _encode(seq: str, where: str) -> np.ndarray:
+    try:
+        return encode(seq)
+    except InvalidBaseError as error:
+        hint = (
+            "U is an RNA base: convert the sequence to DNA (U -> T)"
+            if error.char in "Uu"
+            else "use A, C, G, T, N or an IUPAC ambiguity code"
+        )
+        raise UserError(
+            f"{where}: invalid base {error.char!r} at position {error.position + 1} of the "
+            f"sequence: {hint}"
+        ) from None
+
+
+def _label(text: str, where: str) -> str:
+    label = text.strip()
+    if not label:
+        raise UserError(f"{where}: empty label: every sequence needs its class")
+    return label
+
+
+def _interval(
+    genome: GenomeStore | None, chrom: str, start: str, end: str, where: str
+) -> tuple[str, int, int]:
+    """Checked (chrom, start, end) of a coordinate row, 0-based and half-open."""
+    if genome is None:
+        raise UserError(
+            f"{where}: coordinates need the genome they refer to: add data.genome=ref.fa"
+        )
+    try:
+        first, last = int(start), int(end)
+    except ValueError:
+        raise UserError(f"{where}: start {start!r} and end {end!r} must be whole numbers") from None
+    if first < 0:
+        raise UserError(f"{where}: start {first} is negative: coordinates are 0-based")
+    if first >= last:
+        raise UserError(
+            f"{where}: start {first} >= end {last}: an interval is 0-based and half-open, "
+            "so it needs start < end"
+        )
+    try:
+        length = genome.record(chrom).length
+    except KeyError:
+        names = [record.id for record in genome.records]
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise UserError(
+            f"{where}: chromosome {chrom!r} is not in {genome.path.name} (records: {shown}): "
+            "use the genome's record ids"
+        ) from None
+    if last > length:
+        raise UserError(
+            f"{where}: end {last} is past the end of {chrom!r} ({length:,} bases in "
+            f"{genome.path.name}): check the coordinates and the genome build"
+        )
+    return chrom, first, last
+
+
+def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[LabelledSequence]:
+    with _open_text(path) as handle:
+        rows = csv.reader(handle, delimiter=delimiter)
+        header = next((row for row in rows if row), None)
+        if header is None:
+            raise UserError(f"{path} is empty: expected a header line and labelled rows")
+        header_line = rows.line_num
+        columns = {name.strip().lower(): i for i, name in enumerate(header)}
+        if "label" not in columns:
+            shown = delimiter.join(header)[:60]
+            raise UserError(
+                f"{path}, line {header_line}: no 'label' column in the header ({shown!r}): "
+                "the first line names the columns, sequence,label or chrom,start,end,label"
+            )
+        coordinates = {"chrom", "start", "end"} <= columns.keys()
+        if "sequence" not in columns and not coordinates:
+            raise UserError(
+                f"{path}, line {header_line}: no 'sequence' column and no chrom, start, end "
+                "columns in the header: name them sequence,label or chrom,start,end,label"
+            )
+        separator = "tabs" if delimiter == "\t" else "commas"
+        out = []
+        for row in rows:
+            if not row:
+                continue
+            where = f"{path}, line {rows.line_num}"
+            if len(row) != len(header):
+                raise UserError(
+                    f"{where}: {len(row)} fields, but the header has {len(header)}: every row "
+                    f"needs the same columns, separated by {separator}"
+                )
+            label = _label(row[columns["label"]], where)
+            if "sequence" in columns:
+                seq = row[columns["sequence"]].strip()
+                if not seq:
+                    raise UserError(f"{where}: empty sequence")
+                tokens = _encode(seq, where)
+            else:
+                chrom, start, end = (row[columns[key]].strip() for key in ("chrom", "start", "end"))
+                tokens = genome.window(*_interval(genome, chrom, start, end, where))
+            out.append(LabelledSequence(tokens, label, where))
+    if not out:
+        raise UserError(f"{path}: a header but no rows: expected labelled sequences")
+    return out
+
+
+def _read_bed(path: Path, genome: GenomeStore | None) -> list[LabelledSequence]:
+    out = []
+    width = None
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.startswith(BED_SKIP):
+                continue
+            where = f"{path}, line {number}"
+            fields = line.split("\t")
+            if len(fields) < 4:
+                raise UserError(
+                    f"{where}: {len(fields)} tab-separated fields: a labelled BED row needs chrom, "
+                    "start, end and the label (4th column, name)"
+                )
+            if width is not None and len(fields) != width:
+                raise UserError(
+                    f"{where}: {len(fields)} fields, but the rows before have {width}: every row "
+                    "needs the same columns"
+                )
+            width = len(fields)
+            label = _label(fields[3], where)
+            chrom, start, end = _interval(genome, *fields[:3], where)
+            tokens = genome.window(chrom, start, end)
+            if width >= 6 and fields[5].strip() == "-":
+                tokens = reverse_complement(tokens)
+            out.append(LabelledSequence(tokens, label, where))
+    if not out:
+        raise UserError(f"{path}: no BED rows: expected chrom, start, end, label lines")
+    return out
+
+
+def _read_labelled_fasta(path: Path) -> list[LabelledSequence]:
+    out = []
+    for record in read_fasta(path):
+        where = f"{path}, record {record.id!r} (line {record.line})"
+        title = f"{record.id} {record.description}".strip()
+        if "|" not in title:
+            raise UserError(
+                f"{where}: no label: a labelled FASTA header ends in '|label' (>name|label)"
+            )
+        out.append(LabelledSequence(record.tokens, _label(title.rsplit("|", 1)[1], where), where))
+    return out
+
+
+def _sequence_files(folder: Path) -> Iterator[Path]:
+    """The FASTA and text files of a class folder; others (an index, a README) are not data."""
+    for path in sorted(folder.iterdir()):
+        suffix = Path(path.name.lower().removesuffix(".gz")).suffix
+        if path.is_file() and not path.name.startswith(".") and suffix in SEQUENCE_FILES:
+            yield path
+
+
+def _read_folders(root: Path) -> list[LabelledSequence]:
+    classes = [p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    if not classes:
+        raise UserError(
+            f"{root}: a folder of labelled data holds one subfolder per class (e.g. "
+            f"{root}/positive/, {root}/negative/), with FASTA or one-sequence text files"
+        )
+    out = []
+    for folder in classes:
+        before = len(out)
+        for path in _sequence_files(folder):
+            out += _read_class_file(path, folder.name)
+        if len(out) == before:
+            raise UserError(
+                f"{folder}: class folder with no sequence files in it "
+                f"({', '.join(SEQUENCE_FILES)}, optionally .gz)"
+            )
+    return out
+
+
+def _read_class_file(path: Path, label: str) -> list[LabelledSequence]:
+    """A FASTA file (any number of records) or a text file of one sequence, all of class `label`."""
+    with _open_text(path) as handle:
+        lines = handle.read().splitlines()
+    text = [line.strip() for line in lines]
+    if text and next((line for line in text if line), "").startswith(">"):
+        return [
+            LabelledSequence(record.tokens, label, f"{path}, record {record.id!r}")
+            for record in read_fasta(path)
+        ]
+    seq = "".join("".join(line.split()) for line in text)
+    if not seq:
+        raise UserError(f"{path} is empty: expected one sequence (or FASTA records)")
+    try:
+        tokens = encode(seq)
+    except InvalidBaseError as error:
+        ends = np.cumsum([len("".join(line.split())) for line in text])  # bases up to each line
+        line = int(np.searchsorted(ends, error.position, side="right")) + 1
+        raise UserError(
+            f"{path}, line {line}: invalid base {error.char!r}: use A, C, G, T, N or an "
+            "IUPAC ambiguity code"
+        ) from None
+    return [LabelledSequence(tokens, label, str(path))]

@@ -1,0 +1,154 @@
+"""Classifying genomes with a trained DNA classifier: every window, or every record whole.
+
+Two modes: sliding windows (a record's probabilities are the mean of its windows'), or
+`window="record"`: each record in one pass however long, read from the memory-mapped genome store
+`segment` tokens at a time by the streaming reader (seqmodels.models.streaming), so memory depends
+on the segment, not on the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import Progress
+
+from seqmodels.data.dna.genome_store import GenomeStore
+from seqmodels.data.dna.windows import tile_record
+from seqmodels.models.streaming import default_segment, stream_classify, tensor_reader
+
+RECORD = "record"  # window=record: each record whole, in one streaming pass
+
+
+@dataclass
+class RecordPrediction:
+    record_id: str
+    length: int
+    windows: int
+    predicted: str
+    probabilities: np.ndarray  # (classes,), mean over the record's windows
+
+
+@dataclass
+class WindowPrediction:
+    record_id: str
+    start: int
+    end: int
+    probabilities: np.ndarray  # (classes,)
+
+
+def _batches(
+    store: GenomeStore, window: int, stride: int, batch_size: int
+) -> Iterator[tuple[list[tuple[int, int, int]], np.ndarray]]:
+    """Batches of equal-length windows: ([(record, start, end), ...], tokens (batch, length))."""
+    pending: list[tuple[int, int, int]] = []
+    for record, info in enumerate(store.records):
+        for start, end in tile_record(info.length, window, stride):
+            if pending and (
+                end - start != pending[0][2] - pending[0][1] or len(pending) == batch_size
+            ):
+                yield pending, np.stack([store.window(*p) for p in pending])
+                pending = []
+            pending.append((record, start, end))
+    if pending:
+        yield pending, np.stack([store.window(*p) for p in pending])
+
+
+def _record_reader(store: GenomeStore, record: int, device: torch.device):
+    """Tokens start:end of one record as ids (1, end - start) on `device`: only that segment is
+    copied out of the memory map."""
+
+    def read(start: int, end: int) -> torch.Tensor:
+        tokens = store.window(record, start, end).astype(np.int64)
+        return torch.from_numpy(tokens)[None].to(device)
+
+    return read
+
+
+@torch.inference_mode()
+def classify_records(
+    model: torch.nn.Module,
+    info: dict[str, Any],
+    store: GenomeStore,
+    segment: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[RecordPrediction], list[WindowPrediction]]:
+    """Whole-record predictions (window=record): each record in one streaming pass of `segment`
+    tokens at a time (default: default_segment); the window list holds one window per record,
+    the record itself."""
+    device = next(model.parameters()).device
+    names = info["class_names"]
+    task = None
+    if progress is not None:
+        task = progress.add_task(store.path.name, total=len(store))
+    records: list[RecordPrediction] = []
+    windows: list[WindowPrediction] = []
+    done = 0
+    for index, record in enumerate(store.records):
+
+        def advance(fraction: float, done=done, length=record.length) -> None:
+            if task is not None:
+                progress.update(task, completed=done + round(fraction * length))
+
+        read = _record_reader(store, index, device)
+        logits = stream_classify(model, read, record.length, segment, advance)
+        probs = logits.float().softmax(-1)[0].cpu().numpy()
+        records.append(RecordPrediction(record.id, record.length, 1, names[probs.argmax()], probs))
+        windows.append(WindowPrediction(record.id, 0, record.length, probs))
+        done += record.length
+    return records, windows
+
+
+@torch.inference_mode()
+def classify_store(
+    model: torch.nn.Module,
+    info: dict[str, Any],
+    store: GenomeStore,
+    window: int | str,
+    stride: int | None = None,
+    batch_size: int = 64,
+    progress: Progress | None = None,
+    segment: int | None = None,
+) -> tuple[list[RecordPrediction], list[WindowPrediction]]:
+    """Window and record predictions for every record of a genome store: windows of `window`
+    tokens every `stride`, or with window="record" each record whole (classify_records). At most
+    `segment` tokens (default: default_segment) go through the model at once (longer windows
+    are streamed)."""
+    if window == RECORD:
+        return classify_records(model, info, store, segment, progress)
+    stride = stride or window
+    device = next(model.parameters()).device
+    segment = default_segment(device) if segment is None else segment
+    pad_id = info.get("pad_id")
+    task = None
+    if progress is not None:
+        total = sum(len(tile_record(r.length, window, stride)) for r in store.records)
+        task = progress.add_task(store.path.name, total=total)
+    windows: list[WindowPrediction] = []
+    per_record: list[list[np.ndarray]] = [[] for _ in store.records]
+    # A batch holds at most `segment` tokens, and a window longer than that is streamed on its
+    # own: memory is set by the segment in this mode too, whatever the window.
+    rows = max(1, min(batch_size, segment // window))
+    for placed, tokens in _batches(store, window, stride, rows):
+        ids = torch.from_numpy(tokens.astype(np.int64)).to(device)
+        if ids.shape[1] > segment:
+            logits = stream_classify(model, tensor_reader(ids), ids.shape[1], segment)
+        else:
+            logits = model(ids, None if pad_id is None else ids != pad_id)
+        probs = logits.float().softmax(-1).cpu().numpy()
+        for (record, start, end), p in zip(placed, probs, strict=True):
+            windows.append(WindowPrediction(store.records[record].id, start, end, p))
+            per_record[record].append(p)
+        if task is not None:
+            progress.advance(task, len(placed))
+    names = info["class_names"]
+    records = []
+    for record, probs in zip(store.records, per_record, strict=True):
+        mean = np.mean(probs, axis=0)
+        records.append(
+            RecordPrediction(record.id, record.length, len(probs), names[mean.argmax()], mean)
+        )
+    return records, windows

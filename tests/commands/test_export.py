@@ -1,0 +1,73 @@
+"""`seqmodels export ckpt=... out=DIR`: config.json + model.safetensors that predict exactly what
+the checkpoint predicts."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqmodels.cli import main
+from seqmodels.models.pretrained import load_pretrained
+
+TINY = Path(__file__).parents[1] / "fixtures" / "tiny.fa"
+QUICK = [
+    "task=dna_species",
+    "data.seq_len=64",
+    "data.batch_size=4",
+    "data.train_samples_per_epoch=8",
+    "data.val_windows_per_class=2",
+    "data.test_windows_per_class=2",
+    "model.d_model=16",
+    "model.n_layer=1",
+    "trainer.max_steps=3",
+]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("export")
+
+
+@pytest.fixture(autouse=True)
+def isolated(workdir, monkeypatch):
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
+
+
+@pytest.fixture(scope="module")
+def best_ckpt(workdir) -> Path:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(workdir)
+        mp.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
+        assert main(["fit", *QUICK]) == 0
+    return (workdir / "runs" / "dna_species" / "latest" / "checkpoints" / "best.ckpt").resolve()
+
+
+def test_the_export_predicts_what_the_checkpoint_predicts(best_ckpt, workdir, capsys):
+    out = workdir / "shared_model"
+    assert main(["export", f"ckpt={best_ckpt}", f"out={out}"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert json.loads((out / "config.json").read_text())["format"] == "seqmodels-model"
+
+    from_ckpt, info = load_pretrained(best_ckpt)
+    exported, exported_info = load_pretrained(out)
+    assert {k: v for k, v in exported_info.items() if not k.startswith("format")} == info
+    tokens = torch.randint(1, 6, (3, 50), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(exported(tokens), from_ckpt(tokens))
+
+    tables = {}
+    for name, source in (("ckpt", best_ckpt), ("exported", out)):
+        assert main(["predict", str(TINY), f"ckpt={source}", f"out={name}", "window=16"]) == 0
+        tables[name] = (workdir / name / "tiny.records.tsv").read_text()
+    assert tables["ckpt"] == tables["exported"]
+
+
+def test_export_into_a_folder_with_other_files_is_refused(best_ckpt, workdir, capsys):
+    busy = workdir / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    assert main(["export", f"ckpt={best_ckpt}", f"out={busy}"]) == 2
+    assert "holds other files (notes.txt)" in capsys.readouterr().err
+    assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
