@@ -61,8 +61,6 @@ def test_no_import_from_a_higher_or_sibling_layer(path: Path):
     wrong = [
         f"line {line}: {name}"
         for line, name in imports(path)
-        if (other := part_of(name)) in LAYER
-        and other != own
-        and LAYER[other] >= LAYER[own]
+        if (other := part_of(name)) in LAYER and other != own and LAYER[other] >= LAYER[own]
     ]
     assert not wrong, f"{own} ({LAYER[own]}) imports from its own layer or above: {wrong}"

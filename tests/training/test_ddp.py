@@ -8,10 +8,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from ddp_record_fit import fingerprint
+
 from seqmodels.cli import compose_config
 from seqmodels.tasks import dna_species
-
-from ddp_record_fit import fingerprint
 
 DRIVER = Path(__file__).with_name("ddp_record_fit.py")
 QUICK = [
