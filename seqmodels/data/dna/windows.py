@@ -26,9 +26,9 @@ from torch.utils.data import Dataset
 
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.tokens import N_ID, reverse_complement
+from seqmodels.data.splits import SPLITS, check_split
 from seqmodels.errors import UserError
 
-SPLITS = ("train", "val", "test")
 MAX_TRIES = 100  # windows drawn before giving up on finding one with few enough N
 
 
@@ -36,11 +36,7 @@ def split_regions(
     length: int, fractions: Sequence[float] = (0.8, 0.1, 0.1)
 ) -> dict[str, tuple[int, int]]:
     """Contiguous (start, end) regions of a record of `length` bases: train, then val, then test."""
-    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
-        raise UserError(
-            f"data.split must be three fractions >= 0 (train, val, test) that sum to 1, "
-            f"got {list(fractions)}"
-        )
+    fractions = check_split(fractions)
     val_start = round(length * fractions[0])
     test_start = min(round(length * (fractions[0] + fractions[1])), length)
     return {"train": (0, val_start), "val": (val_start, test_start), "test": (test_start, length)}
