@@ -26,6 +26,7 @@ from seqmodels.data.datamodule import DataModule
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.labelled import LabelledSequence, read_labelled
 from seqmodels.data.dna.tokens import PAD_ID, reverse_complement
+from seqmodels.data.epoch import SharedEpoch
 from seqmodels.errors import UserError
 
 
@@ -44,20 +45,16 @@ def pad_batch(items: list[dict]) -> dict[str, torch.Tensor]:
     return {"tokens": tokens, "label": torch.tensor([item["label"] for item in items])}
 
 
-class LabelledDataset(Dataset):
+class LabelledDataset(SharedEpoch, Dataset):
     """(tokens, class id) pairs; with `rc_prob`, a random share read as the reverse complement."""
 
     def __init__(
         self, examples: Sequence[tuple[np.ndarray, int]], rc_prob: float = 0.0, seed: int = 0
     ) -> None:
+        super().__init__()
         self.examples = list(examples)
         self.rc_prob = rc_prob
         self.seed = seed
-        # Shared memory, so that workers kept alive across epochs (persistent_workers) see it.
-        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
-
-    def set_epoch(self, epoch: int) -> None:
-        self._epoch.fill_(epoch)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -65,7 +62,7 @@ class LabelledDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         tokens, label = self.examples[index]
         if self.rc_prob:
-            rng = np.random.default_rng((self.seed, int(self._epoch), index))
+            rng = np.random.default_rng((self.seed, self.epoch, index))
             if rng.random() < self.rc_prob:
                 tokens = reverse_complement(tokens)
         return {"tokens": torch.from_numpy(np.array(tokens, dtype=np.int64)), "label": label}
