@@ -21,6 +21,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from seqmodels.data.datamodule import check_counts
 from seqmodels.errors import UserError
 
 KEYS = ("max_batch_tokens", "tokens_per_step")
@@ -30,9 +31,7 @@ def batch_plan(
     batch_size: int, seq_len: int, max_batch_tokens: int | None, tokens_per_step: int | None
 ) -> tuple[int, int]:
     """(windows per batch, batches per optimiser step) for training windows of seq_len tokens."""
-    for name, value in (("batch_size", batch_size), ("seq_len", seq_len)):
-        if value < 1:
-            raise UserError(f"data.{name} must be at least 1, got {value}")
+    check_counts(batch_size=batch_size, seq_len=seq_len)
     for name, value in (
         ("max_batch_tokens", max_batch_tokens),
         ("tokens_per_step", tokens_per_step),

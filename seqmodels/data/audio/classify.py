@@ -12,25 +12,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import lightning as L
-from torch.utils.data import DataLoader
-
 from seqmodels.data.audio.datasets import ClipDataset
 from seqmodels.data.audio.folders import (
     BUNDLED_DIGITS,
-    SPLITS,
-    check_fractions,
     has_lists,
     label_folders,
     list_split,
     seeded_split,
 )
 from seqmodels.data.audio.io import AudioInfo, check_rate, scan_audio
-from seqmodels.data.loaders import ResumableLoader
+from seqmodels.data.datamodule import DataModule
+from seqmodels.data.splits import SPLITS
 from seqmodels.errors import UserError
 
 
-class AudioClassifyDataModule(L.LightningDataModule):
+class AudioClassifyDataModule(DataModule):
     def __init__(
         self,
         root: str | Path | None = None,
@@ -41,21 +37,14 @@ class AudioClassifyDataModule(L.LightningDataModule):
         split: Sequence[float] = (0.8, 0.1, 0.1),
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, split, seed)
         self.root = BUNDLED_DIGITS if root is None else Path(root).expanduser()
         self.rate = check_rate(sample_rate)
         self.clip_len = round(float(clip_seconds) * self.rate)
         if self.clip_len < 1:
             raise UserError(f"data.clip_seconds={clip_seconds}: clips must be longer than 0 s")
-        if batch_size < 1:
-            raise UserError(f"data.batch_size must be at least 1, got {batch_size}")
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.fractions = check_fractions(split)
-        self.seed = seed
         self.labels = label_folders(self.root)  # checked now: the class names fix the model
         self.files: dict[str, tuple[list[AudioInfo], list[int]]] = {}
-        self.datasets: dict[str, ClipDataset] = {}
 
     @property
     def class_names(self) -> list[str]:
@@ -75,7 +64,7 @@ class AudioClassifyDataModule(L.LightningDataModule):
             parts = (
                 list_split(self.root, good)
                 if lists
-                else seeded_split(good, self.fractions, self.seed + label)
+                else seeded_split(good, self.split, self.seed + label)
             )
             for split, files in parts.items():
                 by_split[split][0].extend(readable[path] for path in files)
@@ -101,22 +90,6 @@ class AudioClassifyDataModule(L.LightningDataModule):
         wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",)}
         for split in wanted.get(stage, SPLITS):
             infos, labels = self.files[split]
-            random = split == "train"
-            self.datasets[split] = ClipDataset(
-                infos, labels, self.rate, self.clip_len, random, self.seed
-            )
-
-    def _loader(self, split: str) -> DataLoader:
-        if split not in self.datasets:
-            raise RuntimeError("call setup() with the matching stage before asking for a loader")
-        training = split == "train"
-        return ResumableLoader(self.datasets[split], self.batch_size, training, self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
+            random = split == "train"  # training crops and orders its clips anew every epoch
+            clips = ClipDataset(infos, labels, self.rate, self.clip_len, random, self.seed)
+            setattr(self, f"{split}_dataset", clips)

@@ -19,26 +19,24 @@ from torch.utils.data import Dataset
 
 from seqmodels.data.audio.io import AudioInfo, read_audio
 from seqmodels.data.audio.mulaw import SILENCE, mu_law_encode
+from seqmodels.data.epoch import SharedEpoch
 
 
-class RandomCropDataset(Dataset):
+class RandomCropDataset(SharedEpoch, Dataset):
     """`samples_per_epoch` windows of `length` frames at `rate`, from files drawn in proportion
     to their length (every frame is equally likely to be in a window)."""
 
     def __init__(
         self, files: Sequence[AudioInfo], rate: int, length: int, samples_per_epoch: int, seed: int
     ) -> None:
+        super().__init__()
         self.files = list(files)
         self.rate = rate
         self.length = length
         self.samples_per_epoch = samples_per_epoch
         self.seed = seed
-        self.epoch = 0
         starts = np.array([f.frames_at(rate) - length + 1 for f in self.files], dtype=np.float64)
         self.weights = starts / starts.sum()
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __len__(self) -> int:
         return self.samples_per_epoch
@@ -94,7 +92,7 @@ def fit_clip(info: AudioInfo, rate: int, length: int, rng: np.random.Generator |
     return tokens
 
 
-class ClipDataset(Dataset):
+class ClipDataset(SharedEpoch, Dataset):
     """(clip tokens (length,), label) per file. With `random`, for training, each epoch visits
     the files in a new seeded order (loaders read indices in order) and crops and places clips at
     random."""
@@ -108,25 +106,30 @@ class ClipDataset(Dataset):
         random: bool,
         seed: int,
     ) -> None:
+        super().__init__()
         self.files = list(files)
         self.labels = list(labels)
         self.rate = rate
         self.length = length
         self.random = random
         self.seed = seed
-        self.set_epoch(0)
+        self._order: tuple[int, np.ndarray] | None = None  # (epoch, file order) of this process
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        n = len(self.files)
-        rng = np.random.default_rng([self.seed, epoch])
-        self.order = rng.permutation(n) if self.random else np.arange(n)
+    def order(self, epoch: int) -> np.ndarray:
+        """The order the files are read in at `epoch` (file index of each item index)."""
+        if not self.random:
+            return np.arange(len(self.files))
+        # Drawn once per epoch in each process (a worker too), not once per item.
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self)))
+        return self._order[1]
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:
-        index = int(self.order[index])
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.random else None
+        epoch = self.epoch
+        index = int(self.order(epoch)[index])
+        rng = np.random.default_rng([self.seed, epoch, index]) if self.random else None
         tokens = fit_clip(self.files[index], self.rate, self.length, rng)
         return {"tokens": tokens, "label": torch.tensor(self.labels[index])}

@@ -14,20 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from seqmodels.data.audio.io import SUFFIXES, find_audio_files
+from seqmodels.data.splits import SPLITS
 from seqmodels.errors import UserError
 
 BUNDLED_DIGITS = Path(__file__).parent / "bundled" / "digits"
-SPLITS = ("train", "val", "test")
 LIST_FILES = {"val": "validation_list.txt", "test": "testing_list.txt"}
-
-
-def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
-    fractions = tuple(float(f) for f in fractions)
-    if len(fractions) != 3 or min(fractions) < 0 or not 0.999 <= sum(fractions) <= 1.001:
-        raise UserError(
-            f"data.split={list(fractions)}: give three fractions (train, val, test) adding up to 1"
-        )
-    return fractions
 
 
 def seeded_split(

@@ -11,17 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import lightning as L
-from torch.utils.data import DataLoader, Dataset
-
 from seqmodels.data.audio.datasets import FixedWindowDataset, RandomCropDataset, tile_windows
-from seqmodels.data.audio.folders import BUNDLED_DIGITS, check_fractions, split_files
+from seqmodels.data.audio.folders import BUNDLED_DIGITS, split_files
 from seqmodels.data.audio.io import AudioInfo, check_rate, find_audio_files, scan_audio
-from seqmodels.data.loaders import ResumableLoader
+from seqmodels.data.datamodule import DataModule, check_counts
 from seqmodels.errors import UserError
 
 
-class AudioLMDataModule(L.LightningDataModule):
+class AudioLMDataModule(DataModule):
     """Windows of `seq_len` samples at `sample_rate` (files shorter than that are skipped with a
     warning). Training draws `train_samples_per_epoch` windows per epoch; validation and test use
     at most `val_windows` / `test_windows` fixed windows."""
@@ -39,28 +36,21 @@ class AudioLMDataModule(L.LightningDataModule):
         test_windows: int = 128,
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, split, seed)
         self.root = BUNDLED_DIGITS if root is None else Path(root).expanduser()
         self.rate = check_rate(sample_rate)
-        for key, value in [
-            ("seq_len", seq_len),
-            ("batch_size", batch_size),
-            ("train_samples_per_epoch", train_samples_per_epoch),
-            ("val_windows", val_windows),
-            ("test_windows", test_windows),
-        ]:
-            if value < 1:
-                raise UserError(f"data.{key} must be at least 1, got {value}")
+        check_counts(
+            seq_len=seq_len,
+            train_samples_per_epoch=train_samples_per_epoch,
+            val_windows=val_windows,
+            test_windows=test_windows,
+        )
         if seq_len < 2:
             raise UserError(f"data.seq_len={seq_len}: a window needs two samples or more")
         self.seq_len = seq_len
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.fractions = check_fractions(split)
         self.train_samples_per_epoch = train_samples_per_epoch
         self.val_windows = val_windows
         self.test_windows = test_windows
-        self.seed = seed
         self.files: dict[str, list[AudioInfo]] = {}
         self.train_dataset: RandomCropDataset | None = None
         self.val_dataset: FixedWindowDataset | None = None
@@ -70,7 +60,7 @@ class AudioLMDataModule(L.LightningDataModule):
         """Read every file's header once (and prove it decodes); bad files are left out."""
         if self.files:
             return
-        paths = split_files(self.root, find_audio_files(self.root), self.fractions, self.seed)
+        paths = split_files(self.root, find_audio_files(self.root), self.split, self.seed)
         for split, names in paths.items():
             if not names:
                 raise UserError(
@@ -99,17 +89,3 @@ class AudioLMDataModule(L.LightningDataModule):
         limit = self.val_windows if split == "val" else self.test_windows
         windows = tile_windows(self.files[split], self.rate, self.seq_len, limit, self.seed)
         return FixedWindowDataset(windows, self.rate, self.seq_len)
-
-    def _loader(self, dataset: Dataset | None, training: bool) -> DataLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() with the matching stage before asking for a loader")
-        return ResumableLoader(dataset, self.batch_size, training, self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_dataset, training=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_dataset, training=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_dataset, training=False)

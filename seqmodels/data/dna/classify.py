@@ -18,15 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
+from seqmodels.data.datamodule import DataModule
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.labelled import LabelledSequence, read_labelled
 from seqmodels.data.dna.tokens import PAD_ID, reverse_complement
-from seqmodels.data.loaders import ResumableLoader
+from seqmodels.data.epoch import SharedEpoch
 from seqmodels.errors import UserError
 
 
@@ -45,20 +45,16 @@ def pad_batch(items: list[dict]) -> dict[str, torch.Tensor]:
     return {"tokens": tokens, "label": torch.tensor([item["label"] for item in items])}
 
 
-class LabelledDataset(Dataset):
+class LabelledDataset(SharedEpoch, Dataset):
     """(tokens, class id) pairs; with `rc_prob`, a random share read as the reverse complement."""
 
     def __init__(
         self, examples: Sequence[tuple[np.ndarray, int]], rc_prob: float = 0.0, seed: int = 0
     ) -> None:
+        super().__init__()
         self.examples = list(examples)
         self.rc_prob = rc_prob
         self.seed = seed
-        # Shared memory, so that workers kept alive across epochs (persistent_workers) see it.
-        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
-
-    def set_epoch(self, epoch: int) -> None:
-        self._epoch.fill_(epoch)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -66,19 +62,22 @@ class LabelledDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         tokens, label = self.examples[index]
         if self.rc_prob:
-            rng = np.random.default_rng((self.seed, int(self._epoch), index))
+            rng = np.random.default_rng((self.seed, self.epoch, index))
             if rng.random() < self.rc_prob:
                 tokens = reverse_complement(tokens)
         return {"tokens": torch.from_numpy(np.array(tokens, dtype=np.int64)), "label": label}
 
 
-class DnaClassifyDataModule(L.LightningDataModule):
+class DnaClassifyDataModule(DataModule):
     """Labelled sequences from a lab's files; see the module docstring.
 
     `genome` is the FASTA that coordinate rows (BED, chrom/start/end tables) refer to; it is
     parsed once into the genome cache (`cache_dir`, see GenomeStore). Files are read when the
     module is made, so that every mistake in them shows before training starts.
     """
+
+    collate_fn = staticmethod(pad_batch)  # sequences keep their lengths
+    shuffle_training = True  # fixed sequences: a new seeded order every epoch
 
     def __init__(
         self,
@@ -93,29 +92,19 @@ class DnaClassifyDataModule(L.LightningDataModule):
         seed: int = 0,
         cache_dir: str | Path | None = None,
     ) -> None:
-        super().__init__()
         if train is None:
             raise UserError(
                 "task=dna_classify needs data.train=FILE (a table, BED, FASTA or folder)"
             )
-        if batch_size < 1:
-            raise UserError(f"data.batch_size must be at least 1, got {batch_size}")
-        if len(split) != 3 or min(split) < 0 or split[0] == 0 or abs(sum(split) - 1) > 1e-6:
-            raise UserError(
-                f"data.split must be three fractions (train > 0, val, test >= 0) that sum to 1, "
-                f"got {list(split)}"
-            )
-        self.batch_size = batch_size
-        self.num_workers = num_workers
+        super().__init__(batch_size, num_workers, split, seed, train_required=True)
         self.rc_prob = 0.5 if rc_augment else 0.0
-        self.seed = seed
         store = None if genome is None else GenomeStore.open(genome, cache_dir)
         read = {"train": read_labelled(train, store)}
         for name, path in (("val", val), ("test", test)):
             if path is not None:
                 read[name] = read_labelled(path, store)
         self.sources = {"train": train, "val": val, "test": test}
-        self.splits = self._carve(read, {"val": split[1], "test": split[2]})
+        self.splits = self._carve(read, {"val": self.split[1], "test": self.split[2]})
         self.class_names = sorted_classes({s.label for s in self.splits["train"]})
         if len(self.class_names) < 2:
             raise UserError(
@@ -185,25 +174,3 @@ class DnaClassifyDataModule(L.LightningDataModule):
             self.val_dataset = self._dataset("val")
         if stage in ("test", None):
             self.test_dataset = self._dataset("test")
-
-    def _loader(self, dataset: Dataset | None, shuffle: bool = False) -> ResumableLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() with the matching stage before asking for a loader")
-        # split across DDP ranks, resumable mid-epoch; training order: seeded, new each epoch
-        return ResumableLoader(
-            dataset,
-            self.batch_size,
-            training=shuffle,
-            num_workers=self.num_workers,
-            collate_fn=pad_batch,
-            shuffle_seed=self.seed if shuffle else None,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_dataset, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_dataset)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_dataset)

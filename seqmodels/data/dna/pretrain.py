@@ -16,15 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
+from seqmodels.data.datamodule import DataModule, check_counts, check_fraction
 from seqmodels.data.dna.fasta import check_fasta_path
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.species import bundled_genomes
 from seqmodels.data.dna.windows import FixedWindowDataset, RandomWindowDataset
-from seqmodels.data.loaders import ResumableLoader
 from seqmodels.errors import UserError
 
 
@@ -68,13 +67,15 @@ class ShapedBatches(Dataset):
         return {"tokens": torch.stack(windows)}
 
 
-class DnaPretrainDataModule(L.LightningDataModule):
+class DnaPretrainDataModule(DataModule):
     """Windows of FASTA files (`fasta`; default: the bundled genomes) for next-base training.
 
     An epoch is `train_batches_per_epoch` batches of `batch_size` windows of `seq_len` bases, or
     of the shape the warmup sets, up to `max_rows` windows; validation and test use
     `val_windows_per_file` / `test_windows_per_file` fixed windows of every file.
     """
+
+    train_items_are_batches = True  # ShapedBatches: the warmup sets their shape
 
     def __init__(
         self,
@@ -92,33 +93,26 @@ class DnaPretrainDataModule(L.LightningDataModule):
         cache_dir: str | Path | None = None,
         max_rows: int | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, split, seed)
         if isinstance(fasta, str | Path):
             fasta = [fasta]
         paths = list(bundled_genomes().values()) if fasta is None else list(fasta)
         if not paths:
             raise UserError("data.fasta is empty: give at least one FASTA file")
         self.paths = [check_fasta_path(path) for path in paths]
-        for key, value in [
-            ("seq_len", seq_len),
-            ("batch_size", batch_size),
-            ("train_batches_per_epoch", train_batches_per_epoch),
-            ("val_windows_per_file", val_windows_per_file),
-            ("test_windows_per_file", test_windows_per_file),
-        ]:
-            if value < 1:
-                raise UserError(f"data.{key} must be at least 1, got {value}")
+        check_counts(
+            seq_len=seq_len,
+            train_batches_per_epoch=train_batches_per_epoch,
+            val_windows_per_file=val_windows_per_file,
+            test_windows_per_file=test_windows_per_file,
+        )
         self.seq_len = seq_len
-        self.batch_size = batch_size
         self.max_rows = max(batch_size, max_rows or batch_size)
-        self.num_workers = num_workers
-        self.split = tuple(float(fraction) for fraction in split)
         self.train_batches_per_epoch = train_batches_per_epoch
         self.val_windows_per_file = val_windows_per_file
         self.test_windows_per_file = test_windows_per_file
         self.rc_prob = 0.5 if rc_augment else 0.0
-        self.max_n_frac = max_n_frac
-        self.seed = seed
+        self.max_n_frac = check_fraction("max_n_frac", max_n_frac)
         self.cache_dir = cache_dir
         self.train_dataset: ShapedBatches | None = None
         self.val_dataset: FixedWindowDataset | None = None
@@ -155,19 +149,3 @@ class DnaPretrainDataModule(L.LightningDataModule):
             self.test_dataset = FixedWindowDataset(
                 stores, "test", self.seq_len, self.test_windows_per_file, **common
             )
-
-    def _loader(
-        self, dataset: Dataset | None, batch_size: int | None, training: bool = False
-    ) -> ResumableLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() with the matching stage before asking for a loader")
-        return ResumableLoader(dataset, batch_size, training, self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_dataset, None, training=True)  # items are whole batches
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_dataset, self.batch_size)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_dataset, self.batch_size)

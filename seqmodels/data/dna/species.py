@@ -12,14 +12,12 @@ reverse-complement augmentation, validation and test use fixed windows.
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import lightning as L
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
-from torch.utils.data import Dataset
 
+from seqmodels.data.datamodule import DataModule, check_counts, check_fraction
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.windows import FixedWindowDataset, RandomWindowDataset, longest_window
-from seqmodels.data.loaders import ResumableLoader
 from seqmodels.errors import UserError
 
 _BUNDLED = Path(__file__).parent / "bundled" / "bacteria5"
@@ -30,7 +28,7 @@ def bundled_genomes() -> dict[str, Path]:
     return {path.name.removesuffix(".fa.gz"): path for path in sorted(_BUNDLED.glob("*.fa.gz"))}
 
 
-class DnaSpeciesDataModule(L.LightningDataModule):
+class DnaSpeciesDataModule(DataModule):
     """Windows of genomes labelled with their species; see the module docstring.
 
     `genomes` maps species names to FASTA files (plain, gzip or bgzip). `split` gives the
@@ -62,7 +60,7 @@ class DnaSpeciesDataModule(L.LightningDataModule):
         cache_dir: str | Path | None = None,
         eval_seq_len: int | str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, split, seed)
         genomes = bundled_genomes() if genomes is None else genomes
         if not isinstance(genomes, Mapping):
             raise UserError(
@@ -75,29 +73,20 @@ class DnaSpeciesDataModule(L.LightningDataModule):
                 raise UserError(f"genome of species '{name}' not found: {path}: fix data.genomes")
         if len(self.genomes) < 2:
             raise UserError(f"data.genomes needs at least two species, got {list(self.genomes)}")
-        for key, value in [
-            ("seq_len", seq_len),
-            ("train_seq_len", train_seq_len or seq_len),
-            ("batch_size", batch_size),
-            ("train_samples_per_epoch", train_samples_per_epoch),
-            ("val_windows_per_class", val_windows_per_class),
-            ("test_windows_per_class", test_windows_per_class),
-        ]:
-            if value < 1:
-                raise UserError(f"data.{key} must be at least 1, got {value}")
-        if not 0 <= max_n_frac <= 1:
-            raise UserError(f"data.max_n_frac must be between 0 and 1, got {max_n_frac}")
+        check_counts(
+            seq_len=seq_len,
+            train_seq_len=train_seq_len or seq_len,
+            train_samples_per_epoch=train_samples_per_epoch,
+            val_windows_per_class=val_windows_per_class,
+            test_windows_per_class=test_windows_per_class,
+        )
         self.seq_len = seq_len
         self.train_seq_len = train_seq_len or seq_len
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.split = tuple(float(fraction) for fraction in split)
         self.train_samples_per_epoch = train_samples_per_epoch
         self.val_windows_per_class = val_windows_per_class
         self.test_windows_per_class = test_windows_per_class
         self.rc_prob = 0.5 if rc_augment else 0.0
-        self.max_n_frac = max_n_frac
-        self.seed = seed
+        self.max_n_frac = check_fraction("max_n_frac", max_n_frac)
         self.cache_dir = cache_dir
         if eval_seq_len not in (None, "auto") and not (
             isinstance(eval_seq_len, int) and eval_seq_len > 0
@@ -178,18 +167,3 @@ class DnaSpeciesDataModule(L.LightningDataModule):
                 "data.eval_seq_len sets it)"
             )
         return fits
-
-    def _loader(self, dataset: Dataset | None, training: bool = False) -> ResumableLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() with the matching stage before asking for a loader")
-        # No shuffling: training items are random already, and fixed windows keep their order.
-        return ResumableLoader(dataset, self.batch_size, training, self.num_workers)
-
-    def train_dataloader(self) -> ResumableLoader:
-        return self._loader(self.train_dataset, training=True)
-
-    def val_dataloader(self) -> ResumableLoader:
-        return self._loader(self.val_dataset)
-
-    def test_dataloader(self) -> ResumableLoader:
-        return self._loader(self.test_dataset)

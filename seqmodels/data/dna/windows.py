@@ -26,9 +26,10 @@ from torch.utils.data import Dataset
 
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.tokens import N_ID, reverse_complement
+from seqmodels.data.epoch import SharedEpoch
+from seqmodels.data.splits import SPLITS, check_split
 from seqmodels.errors import UserError
 
-SPLITS = ("train", "val", "test")
 MAX_TRIES = 100  # windows drawn before giving up on finding one with few enough N
 
 
@@ -36,11 +37,7 @@ def split_regions(
     length: int, fractions: Sequence[float] = (0.8, 0.1, 0.1)
 ) -> dict[str, tuple[int, int]]:
     """Contiguous (start, end) regions of a record of `length` bases: train, then val, then test."""
-    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
-        raise UserError(
-            f"data.split must be three fractions >= 0 (train, val, test) that sum to 1, "
-            f"got {list(fractions)}"
-        )
+    fractions = check_split(fractions)
     val_start = round(length * fractions[0])
     test_start = min(round(length * (fractions[0] + fractions[1])), length)
     return {"train": (0, val_start), "val": (val_start, test_start), "test": (test_start, length)}
@@ -158,7 +155,7 @@ def _item(window: np.ndarray, label: int) -> dict[str, torch.Tensor | int]:
     return {"tokens": torch.from_numpy(np.array(window, dtype=np.int64)), "label": label}
 
 
-class RandomWindowDataset(_Windows):
+class RandomWindowDataset(SharedEpoch, _Windows):
     """`samples_per_epoch` random windows, classes drawn uniformly; see the module docstring.
 
     Item `index` of epoch `e` depends only on (seed, e, index). With probability `rc_prob` a
@@ -182,12 +179,6 @@ class RandomWindowDataset(_Windows):
         self.samples_per_epoch = samples_per_epoch
         self.rc_prob = rc_prob
         self.seed = seed
-        # Shared memory, so that workers kept alive across epochs (persistent_workers) see it.
-        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
-
-    def set_epoch(self, epoch: int) -> None:
-        """Draw the windows of this epoch; call it before each epoch's first batch."""
-        self._epoch.fill_(epoch)
 
     def __len__(self) -> int:
         return self.samples_per_epoch
@@ -195,7 +186,7 @@ class RandomWindowDataset(_Windows):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         if not 0 <= index < self.samples_per_epoch:
             raise IndexError(f"index {index} out of range for {self.samples_per_epoch} samples")
-        rng = np.random.default_rng((self.seed, int(self._epoch), index))
+        rng = np.random.default_rng((self.seed, self.epoch, index))
         label = int(rng.integers(len(self.stores)))
         window = self._window(label, *self._pick(label, rng))
         # Drawn whatever rc_prob is, so datasets differing only in rc_prob cut the same windows.
