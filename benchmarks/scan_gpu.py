@@ -73,7 +73,7 @@ def check_correctness(
     """Kernel against the float64 reference on the same inputs, per (dtype, tolerance), through
     three plans; prints the errors."""
     from seqmodels.kernels.scan import selective_scan_ref
-    from seqmodels.kernels.scan.triton import _selective_scan
+    from seqmodels.kernels.scan.triton import selective_scan_triton
 
     ok = True
     print(
@@ -84,7 +84,7 @@ def check_correctness(
         inputs = make_inputs(batch, length, dtype, d_inner=d_inner, seed=1)
         inputs["initial_state"] = torch.randn(batch, d_inner, D_STATE, device=DEVICE)
         for plan in (None, 1, 7):
-            errors = compare(inputs, selective_scan_ref, _selective_scan, segments=plan)
+            errors = compare(inputs, selective_scan_ref, selective_scan_triton, segments=plan)
             worst = max(errors.values())
             ok &= worst < tol
             label = {None: "auto plan", 1: "single pass", 7: "7 segments"}[plan]

@@ -65,7 +65,7 @@ def check(inputs: dict, *, softplus: bool, last_only: bool = False, tol: float =
             k: (v.to(cast) if cast else v.clone()).requires_grad_() if v is not None else None
             for k, v in inputs.items()
         }
-        fn = selective_scan_ref if cast else triton_scan._selective_scan
+        fn = selective_scan_ref if cast else triton_scan.selective_scan_triton
         extra = {} if cast else plan
         y, last = fn(**args, delta_softplus=softplus, return_last_state=True, **extra)
         g = torch.Generator().manual_seed(1)
@@ -128,7 +128,7 @@ def test_no_grad_forward_matches():
     """Without autograd the kernel skips saving chunk states; y and the last state are the same."""
     inputs = make_inputs(1, 5, 6, 37)
     with torch.no_grad():
-        y, last = triton_scan._selective_scan(
+        y, last = triton_scan.selective_scan_triton(
             **inputs, delta_softplus=True, return_last_state=True, chunk_size=8, segments=2
         )
     y_ref, last_ref = selective_scan_ref(**inputs, delta_softplus=True, return_last_state=True)
@@ -180,7 +180,7 @@ def test_rejects_bad_inputs(change, message):
 
 def test_rejects_bad_chunk_size():
     with pytest.raises(ValueError, match="power of two"):
-        triton_scan._selective_scan(**make_inputs(1, 3, 4, 9), chunk_size=12)
+        triton_scan.selective_scan_triton(**make_inputs(1, 3, 4, 9), chunk_size=12)
 
 
 @pytest.mark.slow
