@@ -6,9 +6,11 @@ on fixed-size states, so token 100k should cost what token 100 costs. The layer 
 `seqmodels.kernels` (the Triton kernels for CUDA tensors, the torch fallback on the CPU); the mean
 time per token over a window of WINDOW tokens is printed at token 100 and at token --late. On a
 GPU the window is timed between CUDA events with one synchronisation per window, as in
-generation; inputs cycle through a pool drawn up front, so no RNG is timed.
+generation; inputs cycle through a pool drawn up front, so no RNG is timed. One table row per
+--batches entry (default 1 and 64).
 
-Usage: python benchmarks/decode_gpu.py [--late 100000] [--batch 1] [--device cuda|cpu]
+Usage: python benchmarks/decode_gpu.py [--late 100000] [--batches 1,64] [--device cuda|cpu]
+(on the CPU, a short --late such as 2000 checks the script in seconds)
 """
 
 from __future__ import annotations
@@ -72,28 +74,37 @@ def window_us(layer: Layer, start: int, device: torch.device) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--late", type=int, default=100_000, help="token of the late window")
-    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--batches", default="1,64", help="batch sizes, comma-separated")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("no CUDA device here: leave --device out to run on the CPU")
-    layer = Layer(args.batch, device)
-    state_bytes = sum(t.numel() * t.element_size() for t in (layer.conv_state, layer.ssm_state))
-    x = layer.pool[0][0]
-    backend = "Triton kernels" if scan_backend(x) == "triton" else "torch reference"
+    batches = [int(b) for b in args.batches.split(",")]
+    if args.late < EARLY + WINDOW:
+        parser.error(f"--late must be at least {EARLY + WINDOW}")
     print(
         f"decode step (conv update + state update), d_inner {D_INNER}, d_state {D_STATE}, width "
-        f"{WIDTH}, batch {args.batch}, on {device} ({backend}); state {state_bytes / 1024:.0f} KiB"
+        f"{WIDTH}, on {device}"
     )
-    for token in range(EARLY):  # warm-up: compilation, caches
-        layer.step(token)
-    early = window_us(layer, EARLY, device)
-    for token in range(EARLY + WINDOW, args.late):
-        layer.step(token)
-    late = window_us(layer, args.late, device)
-    print(f"token {EARLY:>7}: {early:8.1f} us/token")
-    print(f"token {args.late:>7}: {late:8.1f} us/token  ({late / early:.2f}x token {EARLY})")
+    print(f"\n| batch | backend | state KiB | us/token at {EARLY} | at {args.late} | late/early |")
+    print("|---|---|---|---|---|---|")
+    for batch in batches:
+        layer = Layer(batch, device)
+        state_bytes = sum(t.numel() * t.element_size() for t in (layer.conv_state, layer.ssm_state))
+        x = layer.pool[0][0]
+        backend = "Triton kernels" if scan_backend(x) == "triton" else "torch reference"
+        for token in range(EARLY):  # warm-up: compilation, caches
+            layer.step(token)
+        early = window_us(layer, EARLY, device)
+        for token in range(EARLY + WINDOW, args.late):
+            layer.step(token)
+        late = window_us(layer, args.late, device)
+        print(
+            f"| {batch} | {backend} | {state_bytes / 1024:.0f} | {early:.1f} | {late:.1f} "
+            f"| {late / early:.2f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

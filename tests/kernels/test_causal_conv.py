@@ -100,7 +100,6 @@ def test_rejects_bad_inputs(args, message):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not GPU, reason="needs a CUDA device")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
 def test_gpu_against_reference(dtype):
     x, weight, bias = rand(4, 3072, dtype=dtype), rand(3072, 4, seed=1), rand(3072, seed=2)
@@ -110,3 +109,21 @@ def test_gpu_against_reference(dtype):
     y_ref = causal_conv1d_update_ref(x, state_ref, weight, bias)
     assert rel_err(y, y_ref) < (1e-6 if dtype == torch.float32 else 1e-2)
     assert torch.equal(state, state_ref)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("width", [2, 3, 4, 5], ids=lambda w: f"width-{w}")
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_gpu_odd_shapes(dtype, width, bias):
+    """Ragged channel blocks, several steps: y and the shifted state."""
+    batch, dim = 3, 777
+    weight, b = rand(dim, width, seed=1), rand(dim, seed=2) if bias else None
+    state = rand(batch, dim, width - 1, seed=3, dtype=dtype)
+    state_ref = state.clone()
+    for step in range(width + 1):
+        x = rand(batch, dim, seed=10 + step, dtype=dtype)
+        y = triton_conv.causal_conv1d_update_triton(x, state, weight, b)
+        y_ref = causal_conv1d_update_ref(x, state_ref, weight, b)
+        assert y.dtype == dtype and rel_err(y, y_ref) < (1e-6 if dtype == torch.float32 else 1e-2)
+        assert torch.equal(state, state_ref)

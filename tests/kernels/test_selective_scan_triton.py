@@ -65,7 +65,7 @@ def check(inputs: dict, *, softplus: bool, last_only: bool = False, tol: float =
             k: (v.to(cast) if cast else v.clone()).requires_grad_() if v is not None else None
             for k, v in inputs.items()
         }
-        fn = selective_scan_ref if cast else triton_scan._selective_scan
+        fn = selective_scan_ref if cast else triton_scan.selective_scan_triton
         extra = {} if cast else plan
         y, last = fn(**args, delta_softplus=softplus, return_last_state=True, **extra)
         g = torch.Generator().manual_seed(1)
@@ -128,7 +128,7 @@ def test_no_grad_forward_matches():
     """Without autograd the kernel skips saving chunk states; y and the last state are the same."""
     inputs = make_inputs(1, 5, 6, 37)
     with torch.no_grad():
-        y, last = triton_scan._selective_scan(
+        y, last = triton_scan.selective_scan_triton(
             **inputs, delta_softplus=True, return_last_state=True, chunk_size=8, segments=2
         )
     y_ref, last_ref = selective_scan_ref(**inputs, delta_softplus=True, return_last_state=True)
@@ -180,7 +180,7 @@ def test_rejects_bad_inputs(change, message):
 
 def test_rejects_bad_chunk_size():
     with pytest.raises(ValueError, match="power of two"):
-        triton_scan._selective_scan(**make_inputs(1, 3, 4, 9), chunk_size=12)
+        triton_scan.selective_scan_triton(**make_inputs(1, 3, 4, 9), chunk_size=12)
 
 
 @pytest.mark.slow
@@ -190,7 +190,6 @@ def test_larger_shapes(segments):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not GPU, reason="needs a CUDA device")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
 @pytest.mark.parametrize("segments", [None, 1, 7], ids=["auto", "single-pass", "seq-parallel"])
 @pytest.mark.parametrize("d_state", [16, 64, 256], ids=lambda n: f"d_state-{n}")
@@ -199,3 +198,42 @@ def test_gpu_against_reference(dtype, segments, d_state):
     inputs = make_inputs(2, 96, d_state, 700, dtype=dtype)
     tol = 1e-5 if dtype == torch.float32 else 2e-2
     check(inputs, softplus=True, tol=tol, segments=segments)
+
+
+# (batch, d_inner, d_state, L, segments, options, softplus): shapes no block, tile or chunk divides
+GPU_ODD = {
+    "all-options": (3, 77, 16, 1237, None, {}, True),
+    "d_state-7-bare-raw-delta": (
+        1,
+        45,
+        7,
+        999,
+        5,
+        dict(D=False, z=False, bias=False, h0=False),
+        False,
+    ),
+    "d_state-33-no-z": (2, 19, 33, 513, 3, dict(z=False), True),
+    "d_state-64-no-D-no-bias": (1, 130, 64, 2049, None, dict(D=False, bias=False), True),
+    "L1-one-channel": (1, 1, 3, 1, None, {}, True),
+}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("case", GPU_ODD.values(), ids=GPU_ODD.keys())
+def test_gpu_odd_shapes(dtype, case):
+    """Compiled kernels on shapes with ragged channel blocks, tiles, chunks and segments: y, the
+    last state and every gradient against the float64 reference."""
+    batch, dim, d_state, length, segments, options, softplus = case
+    inputs = make_inputs(batch, dim, d_state, length, dtype=dtype, **options)
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    check(inputs, softplus=softplus, tol=tol, segments=segments)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("segments", [1, 4], ids=["single-pass", "seq-parallel"])
+def test_gpu_gradient_through_last_state_only(dtype, segments):
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    inputs = make_inputs(2, 40, 16, 600, dtype=dtype)
+    check(inputs, softplus=True, last_only=True, tol=tol, segments=segments)

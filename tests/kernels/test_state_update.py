@@ -139,7 +139,6 @@ def test_rejects_bad_inputs(change, message):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not GPU, reason="needs a CUDA device")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
 @pytest.mark.parametrize("d_state", [16, 256], ids=lambda n: f"d_state-{n}")
 def test_gpu_against_reference(dtype, d_state):
@@ -150,3 +149,25 @@ def test_gpu_against_reference(dtype, d_state):
     y_ref = selective_state_update_ref(state_ref, **inputs, dt_softplus=True)
     tol = 1e-5 if dtype == torch.float32 else 1e-2
     assert rel_err(y, y_ref) < tol and rel_err(state, state_ref) < 1e-5
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize(
+    "case",
+    [(3, 77, 7, {}), (1, 130, 33, dict(z=False)), (5, 45, 64, dict(D=False, z=False, bias=False))],
+    ids=["d_state-7", "d_state-33-no-z", "d_state-64-bare"],
+)
+@pytest.mark.parametrize("softplus", [True, False], ids=["softplus", "raw-dt"])
+def test_gpu_odd_shapes(dtype, case, softplus):
+    """Ragged channel blocks and states, over several steps: y and the state in place."""
+    batch, dim, d_state, options = case
+    state = torch.randn(batch, dim, d_state, generator=torch.Generator().manual_seed(2)).to(DEVICE)
+    state_ref = state.clone()
+    tol = 1e-5 if dtype == torch.float32 else 1e-2
+    for step in range(4):
+        inputs = make_step(batch, dim, d_state, dtype=dtype, seed=step, **options)
+        y = triton_update.selective_state_update_triton(state, **inputs, dt_softplus=softplus)
+        y_ref = selective_state_update_ref(state_ref, **inputs, dt_softplus=softplus)
+        assert y.dtype == dtype
+        assert rel_err(y, y_ref) < tol and rel_err(state, state_ref) < 1e-5

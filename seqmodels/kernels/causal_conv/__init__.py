@@ -1,13 +1,13 @@
 """Depthwise causal conv1d with carried state. The one-step update runs a Triton kernel for CUDA
 tensors and the torch reference otherwise (SEQMODELS_SCAN=triton|reference forces one, as for the
-scan); the whole-sequence conv is torch's conv1d."""
+scan: one chooser, `seqmodels.kernels.backend`); the whole-sequence conv is torch's conv1d."""
 
 from __future__ import annotations
 
 from torch import Tensor
 
+from seqmodels.kernels.backend import uses_triton
 from seqmodels.kernels.causal_conv.reference import causal_conv1d_ref, causal_conv1d_update_ref
-from seqmodels.kernels.scan import scan_backend
 
 causal_conv1d = causal_conv1d_ref
 
@@ -17,7 +17,7 @@ def causal_conv1d_update(
 ) -> Tensor:
     """One step of the causal conv, shifting x into `conv_state` in place; see
     `causal_conv1d_update_ref` for shapes."""
-    if scan_backend(x) == "triton":
+    if uses_triton(x):
         from seqmodels.kernels.causal_conv.triton import causal_conv1d_update_triton as fn
     else:
         fn = causal_conv1d_update_ref

@@ -3,6 +3,7 @@
 The window is the carried state (the last width - 1 inputs) followed by x_t; the kernel forms the
 output and shifts x_t into the state in place, in one pass over the state instead of the
 reference's concatenate, einsum and copy. A program owns BLOCK_D channels of one batch element.
+The bias is passed as None when absent; `triton.heuristics` turns that into HAS_BIAS.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from seqmodels.kernels.scan.triton import INTERPRET
+from seqmodels.kernels.triton_utils import check_device, given
 
 
+@triton.heuristics({"HAS_BIAS": given("p_bias")})
 @triton.jit
 def _conv_update_kernel(
     p_x,  # (batch, D)
     p_state,  # (batch, D, W - 1), updated in place
     p_w,  # (D, W)
-    p_bias,  # (D,)
+    p_bias,  # (D,) or None
     p_y,  # (batch, D) out
     s_x_b,
     s_state_b,
@@ -56,15 +58,38 @@ def _conv_update_kernel(
     tl.store(p_s + o_w[None, :], b_next.to(p_state.dtype.element_ty), mask=m_old)
 
 
+def _conv_update(x: Tensor, conv_state: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """Launch the kernel on checked inputs; returns y."""
+    batch, dim = x.shape
+    width = weight.shape[1]
+    x = x if x.stride(-1) == 1 else x.contiguous()
+    weight = weight.contiguous()
+    y = torch.empty(batch, dim, device=x.device, dtype=x.dtype)
+    block_w = triton.next_power_of_2(width)
+    block_d = max(1, min(256, 1024 // block_w))
+    grid = (triton.cdiv(dim, block_d), batch)
+    _conv_update_kernel[grid](
+        x, conv_state, weight, bias, y,
+        x.stride(0), conv_state.stride(0), conv_state.stride(1), dim, width,
+        BLOCK_D=block_d, BLOCK_W=block_w, num_warps=4,
+    )  # fmt: skip
+    return y
+
+
 def causal_conv1d_update_triton(
-    x: Tensor,  # (batch, dim)
-    conv_state: Tensor,  # (batch, dim, width - 1), updated in place
-    weight: Tensor,  # (dim, width)
-    bias: Tensor | None = None,  # (dim,)
+    x: Tensor,
+    conv_state: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
 ) -> Tensor:
     """One step of the causal conv: returns (batch, dim) in x's dtype and shifts x into
-    `conv_state` in place; same contract as `causal_conv1d_update_ref`. `conv_state` may be a view
-    (one layer of a stacked cache) as long as its last axis is contiguous."""
+    `conv_state` in place; same contract as `causal_conv1d_update_ref`.
+
+    Shapes: x (batch, dim); conv_state (batch, dim, width - 1), updated in place; weight
+    (dim, width); bias (dim,). `conv_state` may be a view (one layer of a stacked cache) as long
+    as its last axis is contiguous. Needs CUDA tensors, or CPU tensors under TRITON_INTERPRET=1.
+    Raises ValueError on mismatched shapes, a strided state, or tensors the kernel cannot reach.
+    """
     if x.dim() != 2 or weight.dim() != 2 or weight.shape[0] != x.shape[1]:
         raise ValueError(
             f"x must be (batch, dim) and weight (dim, width), got {tuple(x.shape)} and "
@@ -80,17 +105,5 @@ def causal_conv1d_update_triton(
         raise ValueError(f"bias must have shape {(dim,)}, got {tuple(bias.shape)}")
     if width > 1 and conv_state.stride(-1) != 1:
         raise ValueError("conv_state must have unit stride along its last axis (updated in place)")
-    if not (x.is_cuda or INTERPRET):
-        raise ValueError("the Triton conv update needs CUDA tensors (or TRITON_INTERPRET=1)")
-    x = x if x.stride(-1) == 1 else x.contiguous()
-    weight = weight.contiguous()
-    y = torch.empty(batch, dim, device=x.device, dtype=x.dtype)
-    block_w = triton.next_power_of_2(width)
-    block_d = max(1, min(256, 1024 // block_w))
-    grid = (triton.cdiv(dim, block_d), batch)
-    _conv_update_kernel[grid](
-        x, conv_state, weight, bias if bias is not None else weight, y,
-        x.stride(0), conv_state.stride(0), conv_state.stride(1), dim, width,
-        HAS_BIAS=bias is not None, BLOCK_D=block_d, BLOCK_W=block_w, num_warps=4,
-    )  # fmt: skip
-    return y
+    check_device(x, "the Triton conv update")
+    return _conv_update(x, conv_state, weight, bias)

@@ -1,28 +1,16 @@
 """The selective scan and its backends: reference (definition), cpu (chunked), triton (fused GPU).
 
-`selective_scan` picks Triton for CUDA tensors and the CPU path otherwise;
-the environment variable SEQMODELS_SCAN=reference|cpu|triton forces one (tests use it).
+`selective_scan` asks `seqmodels.kernels.backend.scan_backend`: Triton for CUDA tensors, the CPU
+path otherwise, or what SEQMODELS_SCAN=reference|cpu|triton forces (tests use it). The math is in
+docs/selective_scan.md.
 """
 
 from __future__ import annotations
 
-import os
-
 from torch import Tensor
 
+from seqmodels.kernels.backend import BACKENDS, scan_backend
 from seqmodels.kernels.scan.reference import selective_scan_ref
-
-BACKENDS = ("reference", "cpu", "triton")
-
-
-def scan_backend(u: Tensor) -> str:
-    """The backend `selective_scan` will use for this input."""
-    forced = os.environ.get("SEQMODELS_SCAN", "").strip().lower()
-    if forced:
-        if forced not in BACKENDS:
-            raise ValueError(f"SEQMODELS_SCAN={forced!r}: choose one of {', '.join(BACKENDS)}")
-        return forced
-    return "triton" if u.is_cuda else "cpu"
 
 
 def selective_scan(

@@ -2,7 +2,8 @@
 
 Every fast backend (cpu, triton) has this signature and is tested against this function. It runs
 in float64 when given float64 inputs, so tests can measure a backend's error against exact math.
-The math is in KERNELS.md; symbols follow the Mamba paper (Δ = delta, A, B, C, D, h = state).
+The math is in docs/selective_scan.md; symbols follow the Mamba paper (Δ = delta, A, B, C, D,
+h = state).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def selective_scan_ref(
     initial_state: Tensor | None = None,  # (batch, d_inner, d_state)
     return_last_state: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """y = scan(u) as defined in KERNELS.md; returns y (u's dtype) and, if asked, the last state.
+    """y = scan(u) as defined in docs/selective_scan.md; returns y (u's dtype) and, if asked, the
+    last state.
 
     h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t;  y_t = C_t · h_t + D u_t;  y_t *= silu(z_t).
     """

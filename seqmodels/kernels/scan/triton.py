@@ -1,4 +1,5 @@
-"""Fused selective scan in Triton: forward, backward and the sequence-parallel scheme of KERNELS.md.
+"""Fused selective scan in Triton: forward, backward and the sequence-parallel scheme of
+docs/selective_scan.md.
 
 Layout. A program is one warp that owns BLOCK_D channels of one batch element and walks its tokens
 in tiles of BLOCK_T. A tile is a (BLOCK_T, BLOCK_N, BLOCK_D) fp32 block: lanes cover the channels,
@@ -12,11 +13,11 @@ every chunk start (CHUNK tokens, whole tiles; 1 byte per token and channel at d_
 last state.
 
 Parallelism. While batch x channel blocks keep the SMs busy, each program runs its whole sequence
-(one segment). Otherwise the sequence is cut into segments run in parallel (KERNELS.md's 3 steps):
-a local kernel gives each segment's end state from zero and its ΣΔ (its decay is exp2(A2 ΣΔ)), and
-the main kernel folds the earlier segments into its start state in its prologue, so the carry costs
-no extra launch, only the local kernel's second pass over the exps. The backward mirrors this for
-the adjoint.
+(one segment). Otherwise the sequence is cut into segments run in parallel (the chunked form of
+docs/selective_scan.md, in 3 steps): a local kernel gives each segment's end state from zero and
+its ΣΔ (its decay is exp2(A2 ΣΔ)), and the main kernel folds the earlier segments into its start
+state in its prologue, so the carry costs no extra launch, only the local kernel's second pass over
+the exps. The backward mirrors this for the adjoint: the same local kernel and fold, REVERSE.
 
 Backward. Per chunk, in reverse: recompute the chunk's tile start states from its saved start state
 (into a per-program scratch, since registers cannot be indexed), then walk its tiles backwards:
@@ -24,15 +25,18 @@ recompute h, run λ_t = gy_t C_t + a_{t+1} λ_{t+1} backwards and form every gra
 summed over the program's channels before one fp32 atomic add per tile; dA, dD and d(delta_bias)
 are accumulated in registers over the segment and added once.
 
-Compiled offline for sm_90 (d_state 16, bf16; no GPU was available to time it): the forward loop
-costs about 15 instructions per (t, d, n) with one MUFU.EX2 and half a shuffle, the backward about
-45 plus 9 for the recomputation (7.75 shuffles, 6 of them the dB/dC channel reduction); no spills.
+Optional inputs (D, z, delta_bias, the initial state, the gradient of the last state, the segment
+carries) are passed as None when absent; `triton.heuristics` turns that into the HAS_* flags, so a
+kernel is compiled without the code it does not need. tests/kernels/test_triton_compile.py
+compiles every kernel ahead of time for sm_80 and sm_90 and reports its registers and spills.
+
+The file reads top to bottom: autotune configs, jit helpers, kernels, launch helpers, the
+autograd Function, and the public `selective_scan_triton`.
 """
 
 from __future__ import annotations
 
-import math
-import os
+from typing import NamedTuple
 
 import torch
 import triton
@@ -40,13 +44,21 @@ import triton.language as tl
 from torch import Tensor
 
 from seqmodels.kernels.scan.reference import check_scan_inputs, selective_scan_ref
+from seqmodels.kernels.triton_utils import (
+    INTERPRET,
+    LN2,
+    LOG2E,
+    check_device,
+    given,
+    softplus,
+)
 
-# Read once, at import: the interpreter runs CPU tensors but crashes with more than one config.
-INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
-LOG2E = tl.constexpr(math.log2(math.e))
-LN2 = tl.constexpr(math.log(2.0))  # kernels may only read constexpr globals
 MAX_D_STATE = 256
 DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+# ---------------------------------------------------------------------------------------------
+# Autotuning
 
 
 def _configs(block_t: tuple[int, ...]) -> list[triton.Config]:
@@ -73,14 +85,39 @@ _KEY = ["D", "BLOCK_D", "BLOCK_N", "CHUNK"]  # tuned once per layer shape (and d
 _GRADS = ["p_dB", "p_dC", "p_dA", "p_dD", "p_dbias"]  # accumulated with atomics: zeroed per trial
 
 
+# ---------------------------------------------------------------------------------------------
+# Helpers inlined into the kernels
+
+
 @triton.jit
-def softplus(x):
-    """log(1 + exp(x)) in fp32, as torch's: the identity above 20, and accurate for very negative x
-    through log1p(e) = log(1 + e) e / ((1 + e) - 1), exact even when 1 + e rounds (libdevice's
-    log1p is not available in the interpreter). Shared with the decode kernels."""
-    e = tl.exp2(tl.minimum(x, 20.0) * LOG2E)
-    e1 = 1.0 + e
-    return tl.where(x > 20.0, x, tl.where(e1 == 1.0, e, tl.log(e1) * tl.fdiv(e, e1 - 1.0)))
+def _program(
+    p_A2,
+    p_bias,
+    L,
+    D,
+    N,
+    HAS_BIAS: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_T: tl.constexpr,
+):
+    """What every scan kernel starts with: its program ids (channel block i_d, segment i_s, batch
+    element i_b), offsets and masks over channels (o_d), states (o_n) and a tile's tokens (o_t),
+    the rows of (batch, D, ...) and (batch, N, L) tensors (o_bd, o_bn: int64, since batch 8 x 1536
+    channels x 2^20 tokens passes 2^31), A2 (BN, BD) and the Δ bias (BD,)."""
+    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
+    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    o_n = tl.arange(0, BLOCK_N)
+    o_t = tl.arange(0, BLOCK_T)
+    m_d, m_n = o_d < D, o_n < N
+    m_nd = m_n[:, None] & m_d[None, :]
+    o_bd = i_b * D + o_d
+    o_bn = (i_b * N + o_n) * L
+    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)  # (BN, BD)
+    b_bias = tl.zeros([BLOCK_D], tl.float32)
+    if HAS_BIAS:
+        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
+    return i_d, i_s, i_b, o_d, o_n, o_t, m_d, m_n, m_nd, o_bd, o_bn, b_A2, b_bias
 
 
 @triton.jit
@@ -152,76 +189,125 @@ def _adjoint_tile(b_a, b_c, b_nu, o_t, BLOCK_T: tl.constexpr):
     return b_lam, b_nu
 
 
-@triton.autotune(configs=_configs((4, 8)), key=_KEY, prune_configs_by=_fits(32))
 @triton.jit
-def _scan_fwd_local_kernel(
-    p_u,
-    p_delta,
-    p_B,
-    p_A2,
-    p_bias,
-    p_seg_h,  # (batch, D, n_seg, N): end state of each segment from a zero start
-    p_seg_dsum,  # (batch, D, n_seg): ΣΔ over each segment
+def _carry(
+    b_h, p_seg, p_seg_dsum, o_bd, o_n, m_d, m_nd, b_A2, i_s, n_seg, N, REVERSE: tl.constexpr
+):
+    """The state entering segment i_s, from b_h at the sequence's start carried across the
+    segments before it: S_{s+1} = exp2(A2 ΣΔ_s) S_s + e_s, with e_s and ΣΔ_s from the local kernel.
+    REVERSE: the adjoint entering from the right, from b_h at the sequence's end carried across
+    the segments after it (ν_s = exp2(A2 ΣΔ_{s+1}) ν_{s+1} + ν_local_{s+1})."""
+    n_fold = i_s
+    if REVERSE:
+        n_fold = n_seg - 1 - i_s
+    for k in range(0, n_fold):
+        s = k
+        if REVERSE:
+            s = n_seg - 1 - k
+        o_seg = o_bd * n_seg + s
+        b_dsum = tl.load(p_seg_dsum + o_seg, mask=m_d, other=0.0)
+        b_e = tl.load(p_seg + _nd(o_seg, o_n, N), mask=m_nd, other=0.0)
+        b_h = tl.exp2(b_A2 * b_dsum[None, :]) * b_h + b_e
+    return b_h
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels
+
+
+# REVERSE in the key: the forward's and the backward's step 1 are tuned apart
+@triton.autotune(configs=_configs((4, 8)), key=[*_KEY, "REVERSE"], prune_configs_by=_fits(32))
+@triton.heuristics({"HAS_Z": given("p_z"), "HAS_BIAS": given("p_bias")})
+@triton.jit
+def _scan_local_kernel(
+    p_delta,  # (batch, D, L)
+    p_v,  # (batch, D, L): u forward, dy REVERSE
+    p_z,  # (batch, D, L) or None; REVERSE only (the gate of dy)
+    p_BC,  # (batch, N, L): B forward, C REVERSE
+    p_A2,  # (D, N) fp32: A log2(e)
+    p_bias,  # (D,) or None
+    p_seg,  # (batch, D, n_seg, N) fp32 out: the segment's local end state (REVERSE: adjoint)
+    p_seg_dsum,  # (batch, D, n_seg) fp32 out: ΣΔ over the segment
     L,
     D,
     N,
     seg_len,
     n_seg,
+    HAS_Z: tl.constexpr,
     HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr,
+    REVERSE: tl.constexpr,
     BLOCK_D: tl.constexpr,
     BLOCK_N: tl.constexpr,
     CHUNK: tl.constexpr,
     BLOCK_T: tl.constexpr,
 ):
-    """Step 1: e = Σ_t exp2(A2 Σ_{s>t} Δ_s) x_t over the segment, walked backwards: no scan, one
-    exp per element, and no division by a cumulative decay."""
-    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
-    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    o_n = tl.arange(0, BLOCK_N)
-    o_t = tl.arange(0, BLOCK_T)
-    m_d, m_n = o_d < D, o_n < N
-    m_nd = m_n[:, None] & m_d[None, :]
-    o_bd = i_b * D + o_d
-    o_bn = (i_b * N + o_n) * L
-    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)  # (BN, BD)
-    b_bias = tl.zeros([BLOCK_D], tl.float32)
-    if HAS_BIAS:
-        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
-
+    """Step 1, per segment from a zero boundary, without a scan (one exp per element and no
+    division by a cumulative decay). Forward: the end state
+    e = Σ_t exp2(A2 Σ_{s>t} Δ_s) Δ_t u_t B_t, walking the tiles backwards. REVERSE: the adjoint
+    sent left ν = Σ_t exp2(A2 Σ_{s≤t} Δ_s) gy_t C_t, with gy = dy silu(z), walking them forwards
+    (no h needed). Also stores the segment's ΣΔ."""
+    i_d, i_s, i_b, o_d, o_n, o_t, m_d, m_n, m_nd, o_bd, o_bn, b_A2, b_bias = _program(
+        p_A2, p_bias, L, D, N, HAS_BIAS, BLOCK_D, BLOCK_N, BLOCK_T
+    )
     t0 = i_s * seg_len
     n_tiles = tl.cdiv(tl.minimum(t0 + seg_len, L) - t0, BLOCK_T)
-    b_after = tl.zeros([BLOCK_D], tl.float32)  # ΣΔ over the segment's tokens after this tile
+    b_done = tl.zeros([BLOCK_D], tl.float32)  # ΣΔ over the segment's tiles already walked
     b_acc = tl.zeros([BLOCK_T, BLOCK_N, BLOCK_D], tl.float32)
     for k in range(0, n_tiles):
-        t = t0 + (n_tiles - 1 - k) * BLOCK_T
-        b_u, b_dt, _, b_B, _, b_x = _tile(
-            p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
-        )
-        b_rest = tl.cumsum(b_dt, 0, reverse=True) - b_dt + b_after[None, :]  # Σ_{s>t} Δ_s
-        b_acc += tl.exp2(b_A2[None, :, :] * b_rest[:, None, :]) * b_x
-        b_after += tl.sum(b_dt, 0)
+        if REVERSE:
+            t = t0 + k * BLOCK_T
+        else:
+            t = t0 + (n_tiles - 1 - k) * BLOCK_T
+        o_l = t + o_t
+        m_td = (o_l < L)[:, None] & m_d[None, :]
+        m_tn = (o_l < L)[:, None] & m_n[None, :]
+        o_td = o_bd[None, :] * L + o_l[:, None]
+        b_raw = tl.load(p_delta + o_td, mask=m_td, other=0.0).to(tl.float32)
+        b_dt, _ = _delta(b_raw, b_bias, m_td, SOFTPLUS)
+        b_v = tl.load(p_v + o_td, mask=m_td, other=0.0).to(tl.float32)
+        b_BC = tl.load(p_BC + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
+        if REVERSE:
+            if HAS_Z:
+                b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+                b_v *= b_z * tl.sigmoid(b_z)
+            b_w = tl.cumsum(b_dt, 0) + b_done[None, :]  # Σ_{s≤t} Δ_s
+        else:
+            b_v = b_dt * b_v
+            b_w = tl.cumsum(b_dt, 0, reverse=True) - b_dt + b_done[None, :]  # Σ_{s>t} Δ_s
+        b_acc += tl.exp2(b_A2[None, :, :] * b_w[:, None, :]) * (b_v[:, None, :] * b_BC[:, :, None])
+        b_done += tl.sum(b_dt, 0)
     o_seg = o_bd * n_seg + i_s
-    tl.store(p_seg_h + _nd(o_seg, o_n, N), tl.sum(b_acc, 0), mask=m_nd)
-    tl.store(p_seg_dsum + o_seg, b_after, mask=m_d)
+    tl.store(p_seg + _nd(o_seg, o_n, N), tl.sum(b_acc, 0), mask=m_nd)
+    tl.store(p_seg_dsum + o_seg, b_done, mask=m_d)
 
 
 @triton.autotune(configs=_configs((4, 8)), key=_KEY, prune_configs_by=_fits(32))
+@triton.heuristics(
+    {
+        "HAS_D": given("p_D"),
+        "HAS_Z": given("p_z"),
+        "HAS_BIAS": given("p_bias"),
+        "HAS_H0": given("p_h0"),
+        "CARRY": given("p_seg_h"),
+        "SAVE_STATES": given("p_states"),
+    }
+)
 @triton.jit
 def _scan_fwd_kernel(
     p_u,  # (batch, D, L)
     p_delta,  # (batch, D, L)
-    p_z,  # (batch, D, L)
+    p_z,  # (batch, D, L) or None
     p_B,  # (batch, N, L)
     p_C,  # (batch, N, L)
     p_A2,  # (D, N) fp32: A log2(e)
-    p_D,  # (D,)
-    p_bias,  # (D,)
-    p_h0,  # (batch, D, N) fp32
-    p_seg_h,  # (batch, D, n_seg, N) from the local kernel
-    p_seg_dsum,  # (batch, D, n_seg)
+    p_D,  # (D,) fp32 or None
+    p_bias,  # (D,) fp32 or None
+    p_h0,  # (batch, D, N) fp32 or None
+    p_seg_h,  # (batch, D, n_seg, N) from the local kernel, or None with one segment
+    p_seg_dsum,  # (batch, D, n_seg) from the local kernel, or None with one segment
     p_y,  # (batch, D, L) out
-    p_states,  # (batch, D, n_chunks, N) fp32 out: state at each chunk start
+    p_states,  # (batch, D, n_chunks, N) fp32 out: state at each chunk start; None: not saved
     p_last,  # (batch, D, N) fp32 out
     L,
     D,
@@ -234,6 +320,7 @@ def _scan_fwd_kernel(
     HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr,
     HAS_H0: tl.constexpr,
+    CARRY: tl.constexpr,
     SAVE_STATES: tl.constexpr,
     BLOCK_D: tl.constexpr,
     BLOCK_N: tl.constexpr,
@@ -241,30 +328,18 @@ def _scan_fwd_kernel(
     BLOCK_T: tl.constexpr,
 ):
     """Steps 2 and 3: fold the earlier segments into this one's start state, then scan its tiles."""
-    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
-    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    o_n = tl.arange(0, BLOCK_N)
-    o_t = tl.arange(0, BLOCK_T)
-    m_d, m_n = o_d < D, o_n < N
-    m_nd = m_n[:, None] & m_d[None, :]
-    o_bd = i_b * D + o_d  # int64: batch 8 x 1536 channels x 2^20 tokens passes 2^31
-    o_bn = (i_b * N + o_n) * L
+    i_d, i_s, i_b, o_d, o_n, o_t, m_d, m_n, m_nd, o_bd, o_bn, b_A2, b_bias = _program(
+        p_A2, p_bias, L, D, N, HAS_BIAS, BLOCK_D, BLOCK_N, BLOCK_T
+    )
     o_nd = _nd(o_bd, o_n, N)  # (BN, BD) into (batch, D, N) tensors
-    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)
-    b_bias = tl.zeros([BLOCK_D], tl.float32)
-    if HAS_BIAS:
-        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
     if HAS_D:
         b_D = tl.load(p_D + o_d, mask=m_d, other=0.0)
 
     b_h = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     if HAS_H0:
         b_h = tl.load(p_h0 + o_nd, mask=m_nd, other=0.0)
-    for s in range(0, i_s):  # S_{s+1} = exp2(A2 ΣΔ_s) S_s + e_s
-        o_seg = o_bd * n_seg + s
-        b_dsum = tl.load(p_seg_dsum + o_seg, mask=m_d, other=0.0)
-        b_e = tl.load(p_seg_h + _nd(o_seg, o_n, N), mask=m_nd, other=0.0)
-        b_h = tl.exp2(b_A2 * b_dsum[None, :]) * b_h + b_e
+    if CARRY:
+        b_h = _carry(b_h, p_seg_h, p_seg_dsum, o_bd, o_n, m_d, m_nd, b_A2, i_s, n_seg, N, False)
 
     t0 = i_s * seg_len
     t1 = tl.minimum(t0 + seg_len, L)
@@ -292,97 +367,44 @@ def _scan_fwd_kernel(
         tl.store(p_last + o_nd, b_h, mask=m_nd)
 
 
-@triton.autotune(configs=_configs((4, 8)), key=_KEY, prune_configs_by=_fits(32))
-@triton.jit
-def _scan_bwd_local_kernel(
-    p_delta,
-    p_z,
-    p_C,
-    p_dy,
-    p_A2,
-    p_bias,
-    p_seg_adj,  # (batch, D, n_seg, N): adjoint a_t0 λ_t0 sent left, from a zero right boundary
-    p_seg_dsum,  # (batch, D, n_seg)
-    L,
-    D,
-    N,
-    seg_len,
-    n_seg,
-    HAS_Z: tl.constexpr,
-    HAS_BIAS: tl.constexpr,
-    SOFTPLUS: tl.constexpr,
-    BLOCK_D: tl.constexpr,
-    BLOCK_N: tl.constexpr,
-    CHUNK: tl.constexpr,
-    BLOCK_T: tl.constexpr,
-):
-    """Backward step 1: ν = Σ_t exp2(A2 Σ_{s≤t} Δ_s) gy_t C_t over the segment (no h needed)."""
-    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
-    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    o_n = tl.arange(0, BLOCK_N)
-    o_t = tl.arange(0, BLOCK_T)
-    m_d, m_n = o_d < D, o_n < N
-    m_nd = m_n[:, None] & m_d[None, :]
-    o_bd = i_b * D + o_d
-    o_bn = (i_b * N + o_n) * L
-    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)
-    b_bias = tl.zeros([BLOCK_D], tl.float32)
-    if HAS_BIAS:
-        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
-
-    t0 = i_s * seg_len
-    b_before = tl.zeros([BLOCK_D], tl.float32)  # ΣΔ over the segment's tokens before this tile
-    b_acc = tl.zeros([BLOCK_T, BLOCK_N, BLOCK_D], tl.float32)
-    for t in range(t0, tl.minimum(t0 + seg_len, L), BLOCK_T):
-        o_l = t + o_t
-        m_td = (o_l < L)[:, None] & m_d[None, :]
-        o_td = o_bd[None, :] * L + o_l[:, None]
-        b_raw = tl.load(p_delta + o_td, mask=m_td, other=0.0).to(tl.float32)
-        b_dt, _ = _delta(b_raw, b_bias, m_td, SOFTPLUS)
-        b_gy = tl.load(p_dy + o_td, mask=m_td, other=0.0).to(tl.float32)
-        if HAS_Z:
-            b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
-            b_gy *= b_z * tl.sigmoid(b_z)
-        m_tn = (o_l < L)[:, None] & m_n[None, :]
-        b_C = tl.load(p_C + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
-        b_upto = tl.cumsum(b_dt, 0) + b_before[None, :]  # Σ_{s≤t} Δ_s
-        b_acc += tl.exp2(b_A2[None, :, :] * b_upto[:, None, :]) * (
-            b_gy[:, None, :] * b_C[:, :, None]
-        )
-        b_before += tl.sum(b_dt, 0)
-    o_seg = o_bd * n_seg + i_s
-    tl.store(p_seg_adj + _nd(o_seg, o_n, N), tl.sum(b_acc, 0), mask=m_nd)
-    tl.store(p_seg_dsum + o_seg, b_before, mask=m_d)
-
-
 @triton.autotune(
     configs=_configs((2, 4)), key=_KEY, reset_to_zero=_GRADS, prune_configs_by=_fits(16)
 )
+@triton.heuristics(
+    {
+        "HAS_D": given("p_D"),
+        "HAS_Z": given("p_z"),
+        "HAS_BIAS": given("p_bias"),
+        "HAS_DLAST": given("p_dlast"),
+        "CARRY": given("p_seg_adj"),
+        "HAS_DH0": given("p_dh0"),
+    }
+)
 @triton.jit
 def _scan_bwd_kernel(
-    p_u,
-    p_delta,
-    p_z,
-    p_B,
-    p_C,
-    p_A2,
-    p_D,
-    p_bias,
+    p_u,  # (batch, D, L)
+    p_delta,  # (batch, D, L)
+    p_z,  # (batch, D, L) or None
+    p_B,  # (batch, N, L)
+    p_C,  # (batch, N, L)
+    p_A2,  # (D, N) fp32: A log2(e)
+    p_D,  # (D,) fp32 or None
+    p_bias,  # (D,) fp32 or None
     p_states,  # (batch, D, n_chunks, N) fp32 from the forward
     p_dy,  # (batch, D, L)
-    p_dlast,  # (batch, D, N) fp32: gradient of the last state
-    p_seg_adj,  # (batch, D, n_seg, N) from the local kernel
-    p_seg_dsum,  # (batch, D, n_seg)
+    p_dlast,  # (batch, D, N) fp32: gradient of the last state, or None
+    p_seg_adj,  # (batch, D, n_seg, N) from the local kernel, or None with one segment
+    p_seg_dsum,  # (batch, D, n_seg) from the local kernel, or None with one segment
     p_scratch,  # (programs, CHUNK // BLOCK_T, BLOCK_N, BLOCK_D) fp32: tile start states
     p_du,  # (batch, D, L) out
     p_ddelta,  # (batch, D, L) out
-    p_dz,  # (batch, D, L) out
+    p_dz,  # (batch, D, L) out, or None without z
     p_dB,  # (batch, N, L) fp32, accumulated
     p_dC,  # (batch, N, L) fp32, accumulated
     p_dA,  # (D, N) fp32, accumulated
-    p_dD,  # (D,) fp32, accumulated
-    p_dbias,  # (D,) fp32, accumulated
-    p_dh0,  # (batch, D, N) fp32 out
+    p_dD,  # (D,) fp32, accumulated, or None without D
+    p_dbias,  # (D,) fp32, accumulated, or None without a bias
+    p_dh0,  # (batch, D, N) fp32 out, or None when not needed
     L,
     D,
     N,
@@ -394,6 +416,7 @@ def _scan_bwd_kernel(
     HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr,
     HAS_DLAST: tl.constexpr,
+    CARRY: tl.constexpr,
     HAS_DH0: tl.constexpr,
     BLOCK_D: tl.constexpr,
     BLOCK_N: tl.constexpr,
@@ -403,20 +426,11 @@ def _scan_bwd_kernel(
     """Backward steps 2 and 3: fold the later segments into the adjoint entering this one from the
     right; then, chunk by chunk backwards, recompute the chunk's tile start states from its saved
     start state and walk its tiles backwards, forming every gradient."""
-    i_d, i_s, i_b = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
-    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    o_n = tl.arange(0, BLOCK_N)
-    o_t = tl.arange(0, BLOCK_T)
-    m_d, m_n = o_d < D, o_n < N
-    m_nd = m_n[:, None] & m_d[None, :]
-    o_bd = i_b * D + o_d
-    o_bn = (i_b * N + o_n) * L
+    i_d, i_s, i_b, o_d, o_n, o_t, m_d, m_n, m_nd, o_bd, o_bn, b_A2, b_bias = _program(
+        p_A2, p_bias, L, D, N, HAS_BIAS, BLOCK_D, BLOCK_N, BLOCK_T
+    )
     o_nd = _nd(o_bd, o_n, N)
-    b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)
     b_A = b_A2 * LN2
-    b_bias = tl.zeros([BLOCK_D], tl.float32)
-    if HAS_BIAS:
-        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
     if HAS_D:
         b_D = tl.load(p_D + o_d, mask=m_d, other=0.0)
     i_prog = (i_b * n_seg + i_s) * tl.num_programs(0) + i_d
@@ -427,11 +441,8 @@ def _scan_bwd_kernel(
     b_nu = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     if HAS_DLAST:
         b_nu = tl.load(p_dlast + o_nd, mask=m_nd, other=0.0)
-    for k in range(0, n_seg - 1 - i_s):  # ν_s = exp2(A2 ΣΔ_{s+1}) ν_{s+1} + local adjoint_{s+1}
-        o_seg = o_bd * n_seg + (n_seg - 1 - k)
-        b_dsum = tl.load(p_seg_dsum + o_seg, mask=m_d, other=0.0)
-        b_adj = tl.load(p_seg_adj + _nd(o_seg, o_n, N), mask=m_nd, other=0.0)
-        b_nu = tl.exp2(b_A2 * b_dsum[None, :]) * b_nu + b_adj
+    if CARRY:
+        b_nu = _carry(b_nu, p_seg_adj, p_seg_dsum, o_bd, o_n, m_d, m_nd, b_A2, i_s, n_seg, N, True)
 
     b_dA = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     b_dD = tl.zeros([BLOCK_D], tl.float32)
@@ -453,9 +464,9 @@ def _scan_bwd_kernel(
             _, b_h = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)
         tl.debug_barrier()
         for j in range(0, n_tiles):
-            i_tile = n_tiles - 1 - j
-            t = t0 + i_tile * BLOCK_T
-            b_h = tl.load(p_tiles + i_tile * BLOCK_N * BLOCK_D + o_tile)
+            tile = n_tiles - 1 - j
+            t = t0 + tile * BLOCK_T
+            b_h = tl.load(p_tiles + tile * BLOCK_N * BLOCK_D + o_tile)
             b_u, b_dt, b_pre, b_B, b_a, b_x = _tile(
                 p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
             )
@@ -511,6 +522,10 @@ def _scan_bwd_kernel(
         tl.atomic_add(p_dbias + o_d, b_dbias, mask=m_d)
 
 
+# ---------------------------------------------------------------------------------------------
+# Launch helpers
+
+
 def _blocks(d_state: int, chunk_size: int | None) -> tuple[int, int, int]:
     """(BLOCK_D, BLOCK_N, CHUNK). Lanes go to channels, then states: 128 // BLOCK_N channels leave
     4 states per thread (16 at most), so the C contraction needs two shuffles per 4 elements and
@@ -538,6 +553,47 @@ def _seg_len(
     return triton.cdiv(n_chunks, max(1, min(segments, n_chunks))) * chunk
 
 
+class _Plan(NamedTuple):
+    """How a scan of one shape is launched, the same for its forward and its backward."""
+
+    block_d: int
+    block_n: int
+    chunk: int  # tokens between saved states
+    n_chunks: int
+    seg_len: int  # tokens per segment, a whole number of chunks
+    n_seg: int  # segments run in parallel (1: a single pass per program)
+    grid: tuple[int, int, int]  # (channel blocks, segments, batch)
+
+    @property
+    def meta(self) -> dict[str, int]:
+        return {"BLOCK_D": self.block_d, "BLOCK_N": self.block_n, "CHUNK": self.chunk}
+
+
+def _plan(u: Tensor, d_state: int, chunk_size: int | None, segments: int | None) -> _Plan:
+    batch, dim, length = u.shape
+    block_d, block_n, chunk = _blocks(d_state, chunk_size)
+    n_chunks = triton.cdiv(length, chunk)
+    d_blocks = triton.cdiv(dim, block_d)
+    seg_len = _seg_len(batch * d_blocks, n_chunks, chunk, u.device, segments)
+    n_seg = triton.cdiv(length, seg_len)
+    return _Plan(block_d, block_n, chunk, n_chunks, seg_len, n_seg, (d_blocks, n_seg, batch))
+
+
+class _Grads(NamedTuple):
+    """Gradients of the scan's tensor inputs, named after them; A, B, C, D and delta_bias ones
+    (reduced over batch, channels or tokens) and the initial state's in fp32."""
+
+    u: Tensor
+    delta: Tensor
+    A: Tensor
+    B: Tensor
+    C: Tensor
+    D: Tensor | None
+    z: Tensor | None
+    delta_bias: Tensor | None
+    initial_state: Tensor | None
+
+
 def _scan_fwd(
     u: Tensor,
     delta: Tensor,
@@ -550,43 +606,30 @@ def _scan_fwd(
     delta_softplus: bool,
     initial_state: Tensor | None,
     save_states: bool,
-    chunk: int,
-    segments: int | None,
+    plan: _Plan,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """y (u's dtype), the last state and, if asked, the chunk start states (all fp32 states)."""
     batch, dim, length = u.shape
     d_state = A2.shape[1]
-    block_d, block_n, _ = _blocks(d_state, chunk)
-    n_chunks = triton.cdiv(length, chunk)
-    d_blocks = triton.cdiv(dim, block_d)
-    seg_len = _seg_len(batch * d_blocks, n_chunks, chunk, u.device, segments)
-    n_seg = triton.cdiv(length, seg_len)
-    grid = (d_blocks, n_seg, batch)
-    f32 = torch.float32
+    f32, dev = torch.float32, u.device
     y = torch.empty_like(u)
-    last = torch.empty(batch, dim, d_state, device=u.device, dtype=f32)
+    last = torch.empty(batch, dim, d_state, device=dev, dtype=f32)
     states = None
     if save_states:
-        states = torch.empty(batch, dim, n_chunks, d_state, device=u.device, dtype=f32)
-    seg_h = seg_dsum = last  # placeholders, never read with one segment
-    if n_seg > 1:
-        seg_h = torch.empty(batch, dim, n_seg, d_state, device=u.device, dtype=f32)
-        seg_dsum = torch.empty(batch, dim, n_seg, device=u.device, dtype=f32)
-        _scan_fwd_local_kernel[grid](
-            u, delta, B, A2, delta_bias if delta_bias is not None else A2, seg_h, seg_dsum,
-            length, dim, d_state, seg_len, n_seg,
-            HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
-            BLOCK_D=block_d, BLOCK_N=block_n, CHUNK=chunk,
+        states = torch.empty(batch, dim, plan.n_chunks, d_state, device=dev, dtype=f32)
+    seg_h = seg_dsum = None
+    if plan.n_seg > 1:
+        seg_h = torch.empty(batch, dim, plan.n_seg, d_state, device=dev, dtype=f32)
+        seg_dsum = torch.empty(batch, dim, plan.n_seg, device=dev, dtype=f32)
+        _scan_local_kernel[plan.grid](
+            delta, u, None, B, A2, delta_bias, seg_h, seg_dsum,
+            length, dim, d_state, plan.seg_len, plan.n_seg,
+            SOFTPLUS=delta_softplus, REVERSE=False, **plan.meta,
         )  # fmt: skip
-    _scan_fwd_kernel[grid](
-        u, delta, z if z is not None else u, B, C, A2,
-        D if D is not None else A2, delta_bias if delta_bias is not None else A2,
-        initial_state if initial_state is not None else last, seg_h, seg_dsum,
-        y, states if states is not None else last, last,
-        length, dim, d_state, n_chunks, seg_len, n_seg,
-        HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
-        SOFTPLUS=delta_softplus, HAS_H0=initial_state is not None, SAVE_STATES=save_states,
-        BLOCK_D=block_d, BLOCK_N=block_n, CHUNK=chunk,
+    _scan_fwd_kernel[plan.grid](
+        u, delta, z, B, C, A2, D, delta_bias, initial_state, seg_h, seg_dsum, y, states, last,
+        length, dim, d_state, plan.n_chunks, plan.seg_len, plan.n_seg,
+        SOFTPLUS=delta_softplus, **plan.meta,
     )  # fmt: skip
     return y, last, states
 
@@ -605,18 +648,11 @@ def _scan_bwd(
     delta_softplus: bool,
     states: Tensor,
     need_dh0: bool,
-    chunk: int,
-    segments: int | None,
-) -> tuple[Tensor | None, ...]:
-    """(du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, dh0); fp32 for the reduced ones."""
+    plan: _Plan,
+) -> _Grads:
+    """Every gradient (dA, dB, dC still fp32, as accumulated); dh0 only if `need_dh0`."""
     batch, dim, length = u.shape
     d_state = A2.shape[1]
-    block_d, block_n, _ = _blocks(d_state, chunk)
-    n_chunks = states.shape[2]
-    d_blocks = triton.cdiv(dim, block_d)
-    seg_len = _seg_len(batch * d_blocks, n_chunks, chunk, u.device, segments)
-    n_seg = triton.cdiv(length, seg_len)
-    grid = (d_blocks, n_seg, batch)
     f32, dev = torch.float32, u.device
     du, ddelta = torch.empty_like(u), torch.empty_like(delta)
     dz = torch.empty_like(z) if z is not None else None
@@ -627,33 +663,37 @@ def _scan_bwd(
     dbias = torch.zeros(dim, device=dev, dtype=f32) if delta_bias is not None else None
     dh0 = torch.empty(batch, dim, d_state, device=dev, dtype=f32) if need_dh0 else None
     # per program, the tile start states of the chunk in flight (room for any BLOCK_T)
+    programs = plan.grid[0] * plan.grid[1] * plan.grid[2]
     scratch = torch.empty(
-        d_blocks * n_seg * batch * chunk * block_n * block_d, device=dev, dtype=f32
+        programs * plan.chunk * plan.block_n * plan.block_d, device=dev, dtype=f32
     )
-    seg_adj = seg_dsum = dA  # placeholders, never read with one segment
-    if n_seg > 1:
-        seg_adj = torch.empty(batch, dim, n_seg, d_state, device=dev, dtype=f32)
-        seg_dsum = torch.empty(batch, dim, n_seg, device=dev, dtype=f32)
-        _scan_bwd_local_kernel[grid](
-            delta, z if z is not None else u, C, dy, A2,
-            delta_bias if delta_bias is not None else A2, seg_adj, seg_dsum,
-            length, dim, d_state, seg_len, n_seg,
-            HAS_Z=z is not None, HAS_BIAS=delta_bias is not None, SOFTPLUS=delta_softplus,
-            BLOCK_D=block_d, BLOCK_N=block_n, CHUNK=chunk,
+    seg_adj = seg_dsum = None
+    if plan.n_seg > 1:
+        seg_adj = torch.empty(batch, dim, plan.n_seg, d_state, device=dev, dtype=f32)
+        seg_dsum = torch.empty(batch, dim, plan.n_seg, device=dev, dtype=f32)
+        _scan_local_kernel[plan.grid](
+            delta, dy, z, C, A2, delta_bias, seg_adj, seg_dsum,
+            length, dim, d_state, plan.seg_len, plan.n_seg,
+            SOFTPLUS=delta_softplus, REVERSE=True, **plan.meta,
         )  # fmt: skip
-    _scan_bwd_kernel[grid](
-        u, delta, z if z is not None else u, B, C, A2,
-        D if D is not None else A2, delta_bias if delta_bias is not None else A2,
-        states, dy, dlast if dlast is not None else dA, seg_adj, seg_dsum, scratch,
-        du, ddelta, dz if dz is not None else du, dB, dC, dA,
-        dD if dD is not None else dA, dbias if dbias is not None else dA,
-        dh0 if dh0 is not None else dA,
-        length, dim, d_state, n_chunks, seg_len, n_seg,
-        HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
-        SOFTPLUS=delta_softplus, HAS_DLAST=dlast is not None, HAS_DH0=need_dh0,
-        BLOCK_D=block_d, BLOCK_N=block_n, CHUNK=chunk,
+    _scan_bwd_kernel[plan.grid](
+        u, delta, z, B, C, A2, D, delta_bias, states, dy, dlast, seg_adj, seg_dsum, scratch,
+        du, ddelta, dz, dB, dC, dA, dD, dbias, dh0,
+        length, dim, d_state, plan.n_chunks, plan.seg_len, plan.n_seg,
+        SOFTPLUS=delta_softplus, **plan.meta,
     )  # fmt: skip
-    return du, ddelta, dA, dB, dC, dD, dz, dbias, dh0
+    return _Grads(du, ddelta, dA, dB, dC, dD, dz, dbias, dh0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Autograd
+
+# _SelectiveScanFn.forward's arguments, in order: what ctx.needs_input_grad and the backward's
+# return value are indexed by
+_ARGS = (
+    "u", "delta", "A", "B", "C", "D", "z", "delta_bias", "delta_softplus", "initial_state",
+    "chunk_size", "segments",
+)  # fmt: skip
 
 
 class _SelectiveScanFn(torch.autograd.Function):
@@ -679,44 +719,38 @@ class _SelectiveScanFn(torch.autograd.Function):
         delta_bias = delta_bias.float().contiguous() if delta_bias is not None else None
         h0 = initial_state.float().contiguous() if initial_state is not None else None
         A2 = (A.float() * LOG2E.value).contiguous()  # exp(Δ A) = exp2(Δ A2)
-        chunk = _blocks(A.shape[1], chunk_size)[2]
+        plan = _plan(u, A.shape[1], chunk_size, segments)
         save = any(ctx.needs_input_grad)
         y, last, states = _scan_fwd(
-            u, delta, A2, B, C, D, z, delta_bias, delta_softplus, h0, save, chunk, segments
+            u, delta, A2, B, C, D, z, delta_bias, delta_softplus, h0, save, plan
         )
         if save:
             ctx.save_for_backward(u, delta, A2, B, C, D, z, delta_bias, states)
-        ctx.config = (delta_softplus, chunk, segments, A.dtype)
+        ctx.delta_softplus, ctx.plan, ctx.A_dtype = delta_softplus, plan, A.dtype
         ctx.set_materialize_grads(False)
         return y, last
 
     @staticmethod
     def backward(ctx, dy: Tensor | None, dlast: Tensor | None) -> tuple[Tensor | None, ...]:
         u, delta, A2, B, C, D, z, delta_bias, states = ctx.saved_tensors
-        delta_softplus, chunk, segments, A_dtype = ctx.config
+        need = dict(zip(_ARGS, ctx.needs_input_grad, strict=True))
         dy = torch.zeros_like(u) if dy is None else dy.contiguous()
         dlast = dlast.float().contiguous() if dlast is not None else None
-        need = ctx.needs_input_grad
-        du, ddelta, dA, dB, dC, dD, dz, dbias, dh0 = _scan_bwd(
-            dy, dlast, u, delta, A2, B, C, D, z, delta_bias, delta_softplus, states,
-            need[9], chunk, segments,
+        grads = _scan_bwd(
+            dy, dlast, u, delta, A2, B, C, D, z, delta_bias, ctx.delta_softplus, states,
+            need["initial_state"], ctx.plan,
         )  # fmt: skip
-        grads = (
-            du,
-            ddelta,
-            dA.to(A_dtype),
-            dB.to(B.dtype),
-            dC.to(C.dtype),
-            dD,
-            dz,
-            dbias,
-            None,
-            dh0,
+        grads = grads._replace(
+            A=grads.A.to(ctx.A_dtype), B=grads.B.to(B.dtype), C=grads.C.to(C.dtype)
         )
-        return *(g if n else None for g, n in zip(grads, need, strict=False)), None, None
+        return tuple(getattr(grads, name) if need[name] else None for name in _ARGS)
 
 
-def _selective_scan(
+# ---------------------------------------------------------------------------------------------
+# The public function
+
+
+def selective_scan_triton(
     u: Tensor,
     delta: Tensor,
     A: Tensor,
@@ -732,8 +766,24 @@ def _selective_scan(
     chunk_size: int | None = None,
     segments: int | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """`selective_scan_triton` with the plan forced (tests): `chunk_size` tokens per chunk (a power
-    of two, at least 8), `segments` sequence-parallel segments (1 = a single pass per program)."""
+    """Fused selective scan; same contract as `selective_scan_ref` (docs/selective_scan.md has the
+    math): Δ = softplus(delta + delta_bias) (softplus if `delta_softplus`),
+    h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t, y_t = C_t · h_t + D u_t, times silu(z_t).
+
+    Shapes: u, delta, z (batch, d_inner, L); A (d_inner, d_state); B, C (batch, d_state, L);
+    D, delta_bias (d_inner,); initial_state (batch, d_inner, d_state). u, delta, z, B, C in fp32,
+    fp16 or bf16 (computed in fp32); d_state up to 256. Returns y (batch, d_inner, L) in u's dtype
+    and, with `return_last_state`, the fp32 state after the last token (batch, d_inner, d_state).
+    Differentiable in every tensor argument. Needs CUDA tensors, or CPU tensors under
+    TRITON_INTERPRET=1 (fp32 only; set before triton is first imported).
+
+    The plan is automatic; tests and benchmarks may force it: `chunk_size` tokens between the
+    states saved for the backward (a power of two, at least 8), `segments` sequence-parallel
+    segments (1 = a single pass per program).
+
+    Raises ValueError on shapes that break the contract, other dtypes, d_state over 256, a bad
+    plan, or tensors the kernels cannot reach.
+    """
     check_scan_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
     if u.dtype not in DTYPES:
         raise ValueError(f"u must be float32, float16 or bfloat16, got {u.dtype}")
@@ -741,11 +791,9 @@ def _selective_scan(
         raise ValueError(f"d_state must be at most {MAX_D_STATE}, got {A.shape[1]}")
     if chunk_size is not None and (chunk_size < 8 or chunk_size & (chunk_size - 1)):
         raise ValueError(f"chunk_size must be a power of two, at least 8, got {chunk_size}")
-    if not (u.is_cuda or INTERPRET):
-        raise ValueError(
-            "the Triton scan needs CUDA tensors (or, to run CPU tensors in the interpreter, "
-            "TRITON_INTERPRET=1 set before triton is first imported)"
-        )
+    if segments is not None and segments < 1:
+        raise ValueError(f"segments must be at least 1, got {segments}")
+    check_device(u, "the Triton scan")
     if u.numel() == 0:  # nothing to launch (L, batch or d_inner is 0)
         return selective_scan_ref(
             u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state
@@ -754,28 +802,3 @@ def _selective_scan(
         u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, chunk_size, segments
     )
     return (y, last) if return_last_state else y
-
-
-def selective_scan_triton(
-    u: Tensor,  # (batch, d_inner, L)
-    delta: Tensor,  # (batch, d_inner, L)
-    A: Tensor,  # (d_inner, d_state), fp32
-    B: Tensor,  # (batch, d_state, L)
-    C: Tensor,  # (batch, d_state, L)
-    D: Tensor | None = None,  # (d_inner,)
-    z: Tensor | None = None,  # (batch, d_inner, L)
-    delta_bias: Tensor | None = None,  # (d_inner,)
-    delta_softplus: bool = False,
-    initial_state: Tensor | None = None,  # (batch, d_inner, d_state), fp32
-    return_last_state: bool = False,
-) -> Tensor | tuple[Tensor, Tensor]:
-    """Fused selective scan; same contract as `selective_scan_ref` (KERNELS.md has the math).
-
-    u, delta, z, B, C in fp32, fp16 or bf16 (computed in fp32); d_state up to 256. Returns y
-    (batch, d_inner, L) in u's dtype and, with `return_last_state`, the fp32 state after the last
-    token (batch, d_inner, d_state). Differentiable in every tensor argument. Needs CUDA tensors,
-    or CPU tensors under TRITON_INTERPRET=1 (fp32 only; set before triton is first imported).
-    """
-    return _selective_scan(
-        u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state
-    )

@@ -1,11 +1,12 @@
 """One-step state update for recurrent decoding: a fused Triton kernel for CUDA tensors, the torch
-reference otherwise; SEQMODELS_SCAN=triton|reference forces one, as for the scan."""
+reference otherwise; SEQMODELS_SCAN=triton|reference forces one, as for the scan (one chooser:
+`seqmodels.kernels.backend`)."""
 
 from __future__ import annotations
 
 from torch import Tensor
 
-from seqmodels.kernels.scan import scan_backend
+from seqmodels.kernels.backend import uses_triton
 from seqmodels.kernels.state_update.reference import selective_state_update_ref
 
 
@@ -22,7 +23,7 @@ def selective_state_update(
     dt_softplus: bool = False,
 ) -> Tensor:
     """Advance `state` by one token in place; see `selective_state_update_ref` for shapes."""
-    if scan_backend(x) == "triton":
+    if uses_triton(x):
         from seqmodels.kernels.state_update.triton import selective_state_update_triton as fn
     else:
         fn = selective_state_update_ref

@@ -1,7 +1,7 @@
 """One recurrent step of the selective scan, for generation: the state is updated in place.
 
-Same math as one time step of `selective_scan_ref` (KERNELS.md), so decoding token by token with
-this function reproduces the full scan.
+Same math as one time step of `selective_scan_ref` (docs/selective_scan.md), so decoding token by
+token with this function reproduces the full scan.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """One recurrent step of the selective scan in Triton, for token-by-token generation.
 
 Fuses what the reference does in several torch ops: dt bias and softplus, exp(dt A), the state
-update (in place), the C contraction, D x and the SiLU(z) gate. A program owns BLOCK_D channels of
-one batch element with all their states; the state's rows are contiguous, so its read and write,
-which are the cost of a decode step, are full vector accesses. No autotuning: it would replay the
-in-place update.
+update (in place), the C contraction, D x and the SiLU(z) gate (docs/selective_scan.md has the
+math). A program owns BLOCK_D channels of one batch element with all their states; the state's
+rows are contiguous, so its read and write, which are the cost of a decode step, are full vector
+accesses. No autotuning: it would replay the in-place update. D, z and dt_bias are passed as None
+when absent; `triton.heuristics` turns that into the HAS_* flags.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from seqmodels.kernels.scan.triton import INTERPRET, LOG2E, softplus
+from seqmodels.kernels.triton_utils import LOG2E, check_device, given, softplus
 
 
+@triton.heuristics({"HAS_D": given("p_D"), "HAS_Z": given("p_z"), "HAS_BIAS": given("p_bias")})
 @triton.jit
 def _state_update_kernel(
     p_state,  # (batch, D, N) fp32, updated in place
@@ -25,9 +27,9 @@ def _state_update_kernel(
     p_A,  # (D, N)
     p_B,  # (batch, N)
     p_C,  # (batch, N)
-    p_D,  # (D,)
-    p_z,  # (batch, D)
-    p_bias,  # (D,)
+    p_D,  # (D,) or None
+    p_z,  # (batch, D) or None
+    p_bias,  # (D,) or None
     p_y,  # (batch, D) out
     s_state_b,
     s_state_d,
@@ -79,7 +81,58 @@ def _rows(t: Tensor) -> Tensor:
     return t if t.stride(-1) == 1 else t.contiguous()
 
 
-def _check(state, x, dt, A, B, C, D, z, dt_bias) -> None:
+def _state_update(
+    state: Tensor,
+    x: Tensor,
+    dt: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None,
+    z: Tensor | None,
+    dt_bias: Tensor | None,
+    dt_softplus: bool,
+) -> Tensor:
+    """Launch the kernel on checked inputs; returns y."""
+    batch, dim, d_state = state.shape
+    x, dt, B, C = (_rows(t) for t in (x, dt, B, C))
+    z = _rows(z) if z is not None else None
+    A = A.contiguous()
+    y = torch.empty(batch, dim, device=x.device, dtype=x.dtype)
+    block_n = triton.next_power_of_2(d_state)
+    block_d = max(1, min(64, 512 // block_n))  # 512 states per program, 4 per thread
+    grid = (triton.cdiv(dim, block_d), batch)
+    _state_update_kernel[grid](
+        state, x, dt, A, B, C, D, z, dt_bias, y,
+        state.stride(0), state.stride(1), x.stride(0), dt.stride(0), B.stride(0), C.stride(0),
+        z.stride(0) if z is not None else 0, dim, d_state,
+        SOFTPLUS=dt_softplus, BLOCK_D=block_d, BLOCK_N=block_n, num_warps=4,
+    )  # fmt: skip
+    return y
+
+
+def selective_state_update_triton(
+    state: Tensor,
+    x: Tensor,
+    dt: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None = None,
+    z: Tensor | None = None,
+    dt_bias: Tensor | None = None,
+    dt_softplus: bool = False,
+) -> Tensor:
+    """Advance `state` by one token in place and return y_t (batch, d_inner) in x's dtype; same
+    contract as `selective_state_update_ref`.
+
+    Shapes: state (batch, d_inner, d_state) fp32, updated in place; x, dt, z (batch, d_inner);
+    A (d_inner, d_state); B, C (batch, d_state); D, dt_bias (d_inner,). `state` may be a view
+    (e.g. one layer of a stacked cache) as long as its last axis is contiguous. Needs CUDA
+    tensors, or CPU tensors under TRITON_INTERPRET=1. Raises ValueError on a state that is not
+    fp32 or not contiguous along d_state, on a shape that does not match the state's, or on
+    tensors the kernel cannot reach.
+    """
     if state.dim() != 3 or state.dtype != torch.float32:
         shape = tuple(state.shape)
         raise ValueError(
@@ -101,40 +154,5 @@ def _check(state, x, dt, A, B, C, D, z, dt_bias) -> None:
             raise ValueError(f"{name} must have shape {shape}, got {tuple(tensor.shape)}")
     if state.stride(-1) != 1:
         raise ValueError("state must have unit stride along d_state (it is updated in place)")
-    if not (state.is_cuda or INTERPRET):
-        raise ValueError("the Triton state update needs CUDA tensors (or TRITON_INTERPRET=1)")
-
-
-def selective_state_update_triton(
-    state: Tensor,  # (batch, d_inner, d_state), fp32, updated in place
-    x: Tensor,  # (batch, d_inner)
-    dt: Tensor,  # (batch, d_inner)
-    A: Tensor,  # (d_inner, d_state)
-    B: Tensor,  # (batch, d_state)
-    C: Tensor,  # (batch, d_state)
-    D: Tensor | None = None,  # (d_inner,)
-    z: Tensor | None = None,  # (batch, d_inner)
-    dt_bias: Tensor | None = None,  # (d_inner,)
-    dt_softplus: bool = False,
-) -> Tensor:
-    """Advance `state` by one token in place and return y_t (batch, d_inner) in x's dtype; same
-    contract as `selective_state_update_ref`. `state` may be a view (e.g. one layer of a stacked
-    cache) as long as its last axis is contiguous."""
-    _check(state, x, dt, A, B, C, D, z, dt_bias)
-    batch, dim, d_state = state.shape
-    x, dt, B, C = (_rows(t) for t in (x, dt, B, C))
-    z = _rows(z) if z is not None else None
-    A = A.contiguous()
-    y = torch.empty(batch, dim, device=x.device, dtype=x.dtype)
-    block_n = triton.next_power_of_2(d_state)
-    block_d = max(1, min(64, 512 // block_n))  # 512 states per program, 4 per thread
-    grid = (triton.cdiv(dim, block_d), batch)
-    _state_update_kernel[grid](
-        state, x, dt, A, B, C, D if D is not None else A, z if z is not None else x,
-        dt_bias if dt_bias is not None else A, y,
-        state.stride(0), state.stride(1), x.stride(0), dt.stride(0), B.stride(0), C.stride(0),
-        z.stride(0) if z is not None else 0, dim, d_state,
-        HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=dt_bias is not None,
-        SOFTPLUS=dt_softplus, BLOCK_D=block_d, BLOCK_N=block_n, num_warps=4,
-    )  # fmt: skip
-    return y
+    check_device(state, "the Triton state update")
+    return _state_update(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus)

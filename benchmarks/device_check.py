@@ -1,0 +1,120 @@
+"""The model-level steps of benchmarks/device_check.sh: a training step and audio generation.
+
+train: one optimiser step (forward, next-token cross-entropy, backward, AdamW) of the dna-base
+  preset's language model (d_model 256, 8 layers, d_state 16; activation checkpointing as
+  model.checkpointing=auto decides) on one sequence of L tokens, bf16 autocast as the trainer's
+  bf16-mixed. One untimed step at L first (Triton compilation and autotuning, allocator); then
+  the time of the next step, tokens/s, and torch.cuda.max_memory_allocated during it.
+generate: samples/s of the audio-small language model's recurrent sampling loop
+  (seqmodels.tasks.generate.sample) at --batch sequences, after a warm-up.
+
+Usage: python benchmarks/device_check.py train [--lengths 65536,1048576] [--dry-run]
+       python benchmarks/device_check.py generate [--batch 64] [--steps 2000] [--dry-run]
+--dry-run: the CPU, tiny lengths and few steps; checks the script, measures nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from seqmodels.data.tokens import COMPLEMENT, VOCAB_SIZE
+from seqmodels.models import LanguageModel, ModelConfig
+from seqmodels.tasks.generate import sample
+
+
+def synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def train(lengths: list[int], device: str) -> None:
+    torch.manual_seed(0)
+    config = ModelConfig.preset("dna-base", vocab_size=VOCAB_SIZE, complement=COMPLEMENT)
+    model = LanguageModel(config).to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda")
+    params = sum(p.numel() for p in model.parameters())
+    print(f"dna-base language model: {params:,} parameters, d_inner {config.d_inner}, on {device}")
+    print("\n| tokens | step s | tokens/s | peak MiB |\n|---|---|---|---|")
+
+    def step(ids: torch.Tensor) -> None:
+        with autocast:
+            logits, _ = model(ids[:, :-1])
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), ids[:, 1:].flatten())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        synchronize(device)
+
+    for length in lengths:
+        ids = torch.randint(1, 5, (1, length + 1), generator=torch.Generator().manual_seed(1))
+        ids = ids.to(device)
+        try:
+            step(ids)  # compilation, autotuning, allocator
+            if device == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            began = time.perf_counter()
+            step(ids)
+            seconds = time.perf_counter() - began
+        except torch.cuda.OutOfMemoryError:
+            print(f"| {length} | (out of memory) | | |")
+            optimizer.zero_grad(set_to_none=True)
+            continue
+        peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else float("nan")
+        print(f"| {length} | {seconds:.3f} | {length / seconds:,.0f} | {peak:,.0f} |", flush=True)
+        del ids
+
+
+def generate(batch: int, steps: int, device: str) -> None:
+    torch.manual_seed(0)
+    model = LanguageModel(ModelConfig.preset("audio-small")).to(device).eval()
+    print(f"audio-small language model, recurrent sampling, batch {batch}, on {device}")
+    with torch.inference_mode():
+        sample(model, batch, min(100, steps), 1.0)  # warm-up: compilation, caches
+        synchronize(device)
+        began = time.perf_counter()
+        sample(model, batch, steps, 1.0)
+        synchronize(device)
+        seconds = time.perf_counter() - began
+    print(
+        "\n| batch | steps | s | samples/s (all sequences) | ms per step |\n|---|---|---|---|---|"
+    )
+    rate, per_step = batch * steps / seconds, seconds / steps * 1e3
+    print(f"| {batch} | {steps} | {seconds:.2f} | {rate:,.0f} | {per_step:.3f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    p_train = sub.add_parser("train", help="one optimiser step of dna-base at each length")
+    p_train.add_argument("--lengths", default=f"{2**16},{2**20}")
+    p_gen = sub.add_parser("generate", help="audio generation samples/s")
+    p_gen.add_argument("--batch", type=int, default=64)
+    p_gen.add_argument("--steps", type=int, default=2000)
+    for p in (p_train, p_gen):
+        p.add_argument("--dry-run", action="store_true", help="the CPU, tiny shapes")
+    args = parser.parse_args(argv)
+    if args.dry_run:
+        device = "cpu"
+        print("dry run: the CPU, tiny shapes; nothing here is a measurement")
+    elif torch.cuda.is_available():
+        device = "cuda"
+        print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    else:
+        print("device_check.py needs a CUDA GPU (none found); --dry-run checks it on the CPU")
+        return 2
+    if args.what == "train":
+        lengths = [128, 256] if args.dry_run else [int(v) for v in args.lengths.split(",")]
+        train(lengths, device)
+    else:
+        generate(args.batch, 10 if args.dry_run else args.steps, device)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
