@@ -63,11 +63,17 @@ def compose_config(overrides: list[str]):
     )
 
     from seqmodels.overrides import check_composed
+    from seqmodels.training.choices import config_choices
 
     with initialize_config_module("seqmodels.conf", version_base=None):
         try:
             cfg = compose("config", overrides=overrides)
-            check_composed(cfg, overrides, lambda groups: compose("config", overrides=groups))
+            check_composed(
+                cfg,
+                overrides,
+                lambda groups: compose("config", overrides=groups),
+                config_choices(),
+            )
             return cfg
         except MissingConfigException as error:
             raise UserError(_explain_missing_config(str(error))) from None
