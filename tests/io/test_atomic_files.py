@@ -15,8 +15,8 @@ import seqmodels
 from seqmodels.cli import compose_config, main
 from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write, read_checkpoint, remove_stale_temporaries
-from seqmodels.models import ModelConfig, SequenceClassifier
 from seqmodels.io.model_card import ModelCard
+from seqmodels.models import ModelConfig, SequenceClassifier
 from seqmodels.models.pretrained import load_pretrained, save_pretrained
 
 TINY = Path(__file__).parents[1] / "fixtures" / "tiny.fa"

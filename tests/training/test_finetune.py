@@ -27,7 +27,8 @@ def pretrained(tmp_path_factory):
     torch.manual_seed(0)
     info = {"kind": "lm", "model": model_dict(), "alphabet": "dna", "pad_id": 0, "unit": "base"}
     model = LanguageModel(ModelConfig.from_dict(info["model"]))
-    path = save_pretrained(tmp_path_factory.mktemp("lm") / "model", model, ModelCard.from_dict(info))
+    card = ModelCard.from_dict(info)
+    path = save_pretrained(tmp_path_factory.mktemp("lm") / "model", model, card)
     return path, model
 
 
