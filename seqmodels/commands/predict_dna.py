@@ -89,6 +89,8 @@ def predict_command(
         if segment is not None:
             raise UserError("segment= goes with window=record; windows are read whole")
         window = window or card.seq_len
+        if window is None:
+            raise UserError(f"{card.source}: no training length recorded: give window=N")
         stride = stride or window
         if stride > window:
             raise UserError(
