@@ -7,6 +7,9 @@
     seqmodels generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=DIR]
     seqmodels export ckpt=RUN_OR_CKPT out=DIR
 
+predict, generate and export take the options their functions' signatures name
+(seqmodels.commands.options reads them, with their types).
+
 A user's mistake ends in one line on stderr and exit code 2; a traceback means a bug.
 """
 
@@ -37,7 +40,9 @@ commands:
            [batch_size=B] [seed=S] [compile=auto|true|false]
                                       sample audio from an audio_lm model in recurrent mode;
                                       default ckpt: runs/audio_lm/latest
-  export ckpt=RUN_OR_CKPT out=DIR     write config.json + model.safetensors (weights only)
+  export ckpt=RUN_OR_CKPT out=DIR     write config.json + model.safetensors (weights only);
+                                      task=NAME instead of ckpt: its latest run
+  predict, generate and export also take run_root=DIR: where runs/<task>/latest is looked for
 
 options:
   --cfg        print the resolved configuration and exit (fit, validate, test)
@@ -63,11 +68,17 @@ def compose_config(overrides: list[str]):
     )
 
     from seqmodels.overrides import check_composed
+    from seqmodels.training.choices import config_choices
 
     with initialize_config_module("seqmodels.conf", version_base=None):
         try:
             cfg = compose("config", overrides=overrides)
-            check_composed(cfg, overrides, lambda groups: compose("config", overrides=groups))
+            check_composed(
+                cfg,
+                overrides,
+                lambda groups: compose("config", overrides=groups),
+                config_choices(),
+            )
             return cfg
         except MissingConfigException as error:
             raise UserError(_explain_missing_config(str(error))) from None
@@ -160,34 +171,26 @@ def _test(args: list[str]) -> int:
     return _run_with_config(args, lambda cfg: evaluate(cfg, "test"))
 
 
-def _options(command: str, pairs: list[str], valid: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """key=value pairs of a command that takes options, not configuration overrides."""
-    options = dict(pair.split("=", 1) for pair in pairs)
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise UserError(
-            f"unknown {command} option '{unknown[0]}'; valid options: {', '.join(valid)}"
-        )
-    return options
+def _only_options(command: str, args: list[str], function: Callable) -> dict:
+    """The options of a command that takes no files, typed by the function's signature."""
+    from seqmodels.commands.options import parse_options
 
-
-def _only_options(command: str, args: list[str], valid: tuple[str, ...] | list[str]) -> dict:
-    """The options of a command that takes no files."""
     positional, pairs, _ = _split_args(args)
     if positional:
         raise UserError(f"unexpected argument {positional[0]!r}: give options as key=value")
-    return _options(command, pairs, valid)
+    return parse_options(command, function, pairs)
 
 
 def _predict(args: list[str]) -> int:
+    from seqmodels.commands.options import parse_options
     from seqmodels.data.audio.io import SUFFIXES
 
     files, pairs, _ = _split_args(args)
     if files and all(Path(f).suffix.lower() in SUFFIXES for f in files):
-        from seqmodels.commands.predict_audio import PREDICT_OPTIONS, predict_command
+        from seqmodels.commands.predict_audio import predict_command
     else:
-        from seqmodels.commands.predict_dna import PREDICT_OPTIONS, predict_command
-    options = _options("predict", pairs, PREDICT_OPTIONS)
+        from seqmodels.commands.predict_dna import predict_command
+    options = parse_options("predict", predict_command, pairs)
     if not files:
         raise UserError(
             "predict needs at least one FASTA file: seqmodels predict genome.fa "
@@ -198,18 +201,16 @@ def _predict(args: list[str]) -> int:
 
 
 def _generate(args: list[str]) -> int:
-    from seqmodels.commands.generate import GENERATE_OPTIONS, generate_command
+    from seqmodels.commands.generate import generate_command
 
-    options = _only_options("generate", args, GENERATE_OPTIONS)
-    generate_command(**options)
+    generate_command(**_only_options("generate", args, generate_command))
     return 0
 
 
 def _export(args: list[str]) -> int:
-    from seqmodels.commands.export import EXPORT_OPTIONS, export_command
+    from seqmodels.commands.export import export_command
 
-    options = _only_options("export", args, EXPORT_OPTIONS)
-    export_command(**options)
+    export_command(**_only_options("export", args, export_command))
     return 0
 
 

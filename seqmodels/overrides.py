@@ -7,18 +7,13 @@ that names the key, what it expected, and (for an unknown key) the valid keys at
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from seqmodels.errors import UserError
 
-# values outside these sets would fail deep inside a run
-CHOICES: dict[str, tuple[str, ...]] = {
-    "head.pooling": ("mean", "last"),
-    "nonfinite_loss": ("stop", "skip"),
-}
 # keys whose null means something (their YAML comments say what), besides those null by default
 NULLABLE = ("trainer.", "warmup.min_len", "checkpoint.every_n_steps", "data.train_seq_len")
 ANY_TYPE = ("trainer.devices", "trainer.precision", "trainer.strategy", "trainer.accelerator")
@@ -102,11 +97,15 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def check_choices(cfg: DictConfig) -> None:
-    for key, choices in CHOICES.items():
+def check_choices(cfg: DictConfig, choices: Mapping[str, Iterable[str]]) -> None:
+    """A UserError unless each key of `choices` is null, absent or one of its values: values
+    outside these sets would fail deep inside a run. The sets are the caller's (they live with
+    the code that uses them, in layers above this one: seqmodels.training.choices)."""
+    for key, allowed in choices.items():
+        allowed = tuple(allowed)
         value = select(cfg, key)
-        if value is not MISSING and value is not None and value not in choices:
-            raise UserError(f"{key}={value}: choose one of {', '.join(choices)}")
+        if value is not MISSING and value is not None and value not in allowed:
+            raise UserError(f"{key}={value}: choose one of {', '.join(allowed)}")
 
 
 def is_group_override(cfg: DictConfig, override) -> bool:
@@ -116,10 +115,14 @@ def is_group_override(cfg: DictConfig, override) -> bool:
 
 
 def check_composed(
-    cfg: DictConfig, overrides: list[str], compose: Callable[[list[str]], DictConfig]
+    cfg: DictConfig,
+    overrides: list[str],
+    compose: Callable[[list[str]], DictConfig],
+    choices: Mapping[str, Iterable[str]],
 ) -> None:
     """Check a composed configuration's overridden values against the defaults of its groups
-    (`compose(group_overrides)`: the configuration before the other overrides)."""
+    (`compose(group_overrides)`: the configuration before the other overrides), and the keys
+    of `choices` against their sets."""
     parsed = parse(overrides)
     groups = [o.input_line for o in parsed if is_group_override(cfg, o)]
     base = compose(groups)
@@ -128,4 +131,4 @@ def check_composed(
             continue
         key = override.key_or_group
         check_value(key, select(cfg, key), select(base, key))
-    check_choices(cfg)
+    check_choices(cfg, choices)

@@ -11,11 +11,11 @@ at once: one op per step instead of softmax and multinomial, and T = 0 is greedy
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import soundfile as sf
 import torch
@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import Tensor
 
+from seqmodels.commands.options import NonNegativeFloat, NonNegativeInt, PositiveInt
 from seqmodels.data.audio.io import audio_info, read_audio
 from seqmodels.data.audio.mulaw import SILENCE, mu_law_decode, mu_law_encode
 from seqmodels.errors import UserError
@@ -32,17 +33,6 @@ from seqmodels.models.pretrained import load_pretrained
 from seqmodels.training.plots import plot_spectrogram
 from seqmodels.training.runs import latest_run
 
-GENERATE_OPTIONS = (
-    "ckpt",
-    "n",
-    "seconds",
-    "prompt",
-    "temperature",
-    "out",
-    "batch_size",
-    "seed",
-    "compile",
-)
 NOISE_BLOCK = 256  # steps of Gumbel noise drawn at once
 PROGRESS_EVERY = 1024  # steps between progress-bar updates (an update costs more than a step)
 # compile=auto compiles the step once a generation has this many steps in all (batches × steps):
@@ -137,18 +127,7 @@ def compiled_step(model: LanguageModel, console: Console) -> Callable:
     return step
 
 
-def _number(name: str, value: str | float, kind: type, minimum: float) -> float:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or not math.isfinite(number) or number < minimum:
-        article = "a whole number" if kind is int else "a number"
-        raise UserError(f"{name}={value!r}: expected {article} >= {minimum:g}")
-    return number
-
-
-def load_prompt(path: str, rate: int, limit: int) -> Tensor:
+def load_prompt(path: str | Path, rate: int, limit: int) -> Tensor:
     """The prompt file as tokens (P,) at the model's rate; a UserError past `limit` samples."""
     info = audio_info(path)
     length = info.frames_at(rate)
@@ -176,35 +155,27 @@ def _free_names(out: Path, count: int) -> list[str]:
 
 
 def generate_command(
-    ckpt: str | None = None,
-    n: str | int = 4,
-    seconds: str | float = 2.0,
-    prompt: str | None = None,
-    temperature: str | float = 1.0,
-    out: str = "generated",
-    batch_size: str | int | None = None,
-    seed: str | int = 0,
-    compile: str = "auto",
+    ckpt: Path | None = None,
+    n: PositiveInt = 4,
+    seconds: NonNegativeFloat = 2.0,
+    prompt: Path | None = None,
+    temperature: NonNegativeFloat = 1.0,
+    out: Path = Path("generated"),
+    batch_size: PositiveInt | None = None,
+    seed: NonNegativeInt = 0,
+    compile: Literal["auto", "true", "false"] = "auto",
+    run_root: Path = Path("runs"),
 ) -> list[Path]:
-    """`seqmodels generate`: write n WAV files (and a spectrogram PNG of each) to `out`."""
-    n = _number("n", n, int, 1)
-    seconds = _number("seconds", seconds, float, 0)
-    temperature = _number("temperature", temperature, float, 0)
-    batch_size = _number("batch_size", batch_size or min(n, 16), int, 1)
-    seed = _number("seed", seed, int, 0)
-    if compile not in ("auto", "true", "false"):
-        raise UserError(f"compile={compile!r}: choose auto, true or false")
-    source = ckpt or latest_run("runs", "audio_lm")
-    model, info = load_pretrained(source)
-    if info.get("kind") != "lm" or info.get("alphabet") != "mulaw":
-        raise UserError(
-            f"{source}: not an audio language model (train one with `seqmodels fit task=audio_lm`)"
-        )
-    rate = int(info["sample_rate"])
+    """`seqmodels generate`: write n WAV files (and a spectrogram PNG of each) to `out`, from
+    ckpt or the newest audio_lm run under run_root; batch_size: min(n, 16) by default."""
+    batch_size = batch_size or min(n, 16)
+    model, card = load_pretrained(ckpt or latest_run(run_root, "audio_lm"))
+    card.require(kind="lm", alphabet="mulaw", what="generate")
+    rate = card.sample_rate
     steps = round(seconds * rate)
     if steps < 1:
         raise UserError(f"seconds={seconds}: shorter than one sample at {rate} Hz")
-    context = load_prompt(prompt, rate, int(info["seq_len"])) if prompt else None
+    context = load_prompt(prompt, rate, card.seq_len) if prompt else None
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = _free_names(out_dir, n)

@@ -16,17 +16,16 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from seqmodels.commands.predict_dna import positive_int
+from seqmodels.commands.options import PositiveInt
 from seqmodels.data.audio.datasets import fit_clip
 from seqmodels.data.audio.io import AudioInfo, audio_info, read_audio
 from seqmodels.data.audio.mulaw import mu_law_encode
 from seqmodels.data.dna.windows import tile_record
-from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models.pretrained import load_pretrained
 from seqmodels.training.runs import latest_run
 
-PREDICT_OPTIONS = ("ckpt", "out", "batch_size")
 TABLE_NAME = "audio_predictions.tsv"
 
 
@@ -41,10 +40,10 @@ def _clips(info: AudioInfo, rate: int, length: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def classify_files(
-    model: torch.nn.Module, info: dict, files: list[AudioInfo], batch_size: int
+    model: torch.nn.Module, card: ModelCard, files: list[AudioInfo], batch_size: int
 ) -> list[tuple[int, np.ndarray]]:
     """(clips, mean class probabilities) for each file."""
-    rate, length = int(info["sample_rate"]), int(info["seq_len"])
+    rate, length = card.sample_rate, card.seq_len
     results = []
     for file in files:
         clips = _clips(file, rate, length)
@@ -57,26 +56,22 @@ def classify_files(
 
 def predict_command(
     files: list[str],
-    ckpt: str | None = None,
-    out: str = "predictions",
-    batch_size: str | int = 16,
+    ckpt: Path | None = None,
+    out: Path = Path("predictions"),
+    batch_size: PositiveInt = 16,
+    run_root: Path = Path("runs"),
 ) -> Path:
-    """`seqmodels predict` for audio: classify the files, write the table, print a summary."""
-    model, info = load_pretrained(ckpt or latest_run("runs", "audio_classify"))
-    if info.get("kind") != "classifier" or info.get("alphabet") != "mulaw":
-        raise UserError(
-            f"{ckpt or 'runs/audio_classify/latest'}: not an audio classifier: audio files need "
-            "a model from `seqmodels fit task=audio_classify`"
-        )
-    batch_size = positive_int("batch_size", batch_size)
+    """`seqmodels predict` for audio: classify the files, write the table, print a summary.
+    Without ckpt, the newest audio_classify run under run_root."""
+    model, card = load_pretrained(ckpt or latest_run(run_root, "audio_classify"))
+    card.require(kind="classifier", alphabet="mulaw", what="predicting audio files")
     infos = [audio_info(path) for path in files]  # every file checked before any output
-    results = classify_files(model, info, infos, batch_size)
+    results = classify_files(model, card, infos, batch_size)
 
-    names = list(info["class_names"])
-    rate = int(info["sample_rate"])
+    names = card.class_names
     header = ["file", "seconds", "clips", "predicted", *(f"p_{name}" for name in names)]
     rows = ["\t".join(header) + "\n"]
-    table = Table(title=f"predictions ({info['seq_len'] / rate:g} s clips)")
+    table = Table(title=f"predictions ({card.seconds:g} s clips)")
     for column in ("file", "seconds", "predicted", "probability"):
         table.add_column(column, justify="left" if column in ("file", "predicted") else "right")
     for file, (clips, probs) in zip(infos, results, strict=True):

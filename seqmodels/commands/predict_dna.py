@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 import torch
 from rich.console import Console
@@ -27,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from seqmodels.commands.options import PositiveInt
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.errors import UserError
 from seqmodels.inference.dna import RECORD, RecordPrediction, WindowPrediction, classify_store
@@ -35,7 +37,6 @@ from seqmodels.models.pretrained import load_pretrained
 from seqmodels.models.streaming import default_segment
 from seqmodels.training.runs import latest_run
 
-PREDICT_OPTIONS = ("ckpt", "out", "window", "stride", "batch_size", "segment", "cache_dir")
 FASTA_SUFFIX = re.compile(r"(\.(fa|fasta|fna|ffn|fas|seq|txt))?(\.(gz|bgz|bgzf))?$", re.I)
 
 
@@ -65,50 +66,37 @@ def write_predictions(
     return tsv_path, bed_path
 
 
-def positive_int(name: str, value: str | int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise UserError(f"{name}={value!r}: expected a whole number >= 1")
-    return number
-
-
 def predict_command(
     files: list[str],
-    ckpt: str | None = None,
-    out: str = "predictions",
-    window: str | int | None = None,
-    stride: str | int | None = None,
-    batch_size: str | int = 64,
-    segment: str | int | None = None,
-    cache_dir: str | None = None,
+    ckpt: Path | None = None,
+    out: Path = Path("predictions"),
+    window: PositiveInt | Literal["record"] | None = None,
+    stride: PositiveInt | None = None,
+    batch_size: PositiveInt = 64,
+    segment: PositiveInt | None = None,
+    cache_dir: Path | None = None,
+    run_root: Path = Path("runs"),
 ) -> list[Path]:
-    """`seqmodels predict`: classify FASTA files, write tables, print a summary."""
-    model, info = load_pretrained(ckpt or latest_run("runs", "dna_species"))
-    if info["kind"] != "classifier" or info.get("alphabet") != "dna":
-        raise UserError(f"{ckpt}: not a DNA classifier (kind {info['kind']!r})")
+    """`seqmodels predict`: classify FASTA files, write tables, print a summary. Without ckpt,
+    the newest dna_species run under run_root; window: the model's length by default, or
+    "record" for each record whole."""
+    model, card = load_pretrained(ckpt or latest_run(run_root, "dna_species"))
+    card.require(kind="classifier", alphabet="dna", what="predicting FASTA files")
     if window == RECORD:
         if stride is not None:
             raise UserError("stride= has no meaning with window=record (one pass per record)")
-        segment = None if segment is None else positive_int("segment", segment)
     else:
         if segment is not None:
             raise UserError("segment= goes with window=record; windows are read whole")
-        try:
-            window = positive_int("window", window or info["seq_len"])
-        except UserError:
-            raise UserError(
-                f"window={window!r}: expected a whole number >= 1, or record (each record whole)"
-            ) from None
-        stride = positive_int("stride", stride or window)
+        window = window or card.seq_len
+        if window is None:
+            raise UserError(f"{card.source}: no training length recorded: give window=N")
+        stride = stride or window
         if stride > window:
             raise UserError(
                 f"stride={stride} is larger than window={window}: bases would be skipped"
             )
         title = f"predictions (window {window}, stride {stride})"
-    batch_size = positive_int("batch_size", batch_size)
     stores = [GenomeStore.open(path, cache_dir) for path in files]  # check every file first
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
@@ -125,10 +113,10 @@ def predict_command(
     with Progress(*columns, TimeRemainingColumn(), console=console) as progress:
         for store in stores:
             records, windows = classify_store(
-                model, info, store, window, stride, batch_size, progress, segment
+                model, card, store, window, stride, batch_size, progress, segment
             )
             name = FASTA_SUFFIX.sub("", store.path.name) or store.path.name
-            written += write_predictions(Path(out), name, info["class_names"], records, windows)
+            written += write_predictions(Path(out), name, card.class_names, records, windows)
             for r in records:
                 best = float(r.probabilities.max())
                 table.add_row(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +17,7 @@ from rich.progress import Progress
 
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.windows import tile_record
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models.streaming import default_segment, stream_classify, tensor_reader
 
 RECORD = "record"  # window=record: each record whole, in one streaming pass
@@ -71,7 +71,7 @@ def _record_reader(store: GenomeStore, record: int, device: torch.device):
 @torch.inference_mode()
 def classify_records(
     model: torch.nn.Module,
-    info: dict[str, Any],
+    card: ModelCard,
     store: GenomeStore,
     segment: int | None = None,
     progress: Progress | None = None,
@@ -80,7 +80,7 @@ def classify_records(
     tokens at a time (default: default_segment); the window list holds one window per record,
     the record itself."""
     device = next(model.parameters()).device
-    names = info["class_names"]
+    names = card.class_names
     task = None
     if progress is not None:
         task = progress.add_task(store.path.name, total=len(store))
@@ -105,7 +105,7 @@ def classify_records(
 @torch.inference_mode()
 def classify_store(
     model: torch.nn.Module,
-    info: dict[str, Any],
+    card: ModelCard,
     store: GenomeStore,
     window: int | str,
     stride: int | None = None,
@@ -118,11 +118,11 @@ def classify_store(
     `segment` tokens (default: default_segment) go through the model at once (longer windows
     are streamed)."""
     if window == RECORD:
-        return classify_records(model, info, store, segment, progress)
+        return classify_records(model, card, store, segment, progress)
     stride = stride or window
     device = next(model.parameters()).device
     segment = default_segment(device) if segment is None else segment
-    pad_id = info.get("pad_id")
+    pad_id = card.pad_id
     task = None
     if progress is not None:
         total = sum(len(tile_record(r.length, window, stride)) for r in store.records)
@@ -144,7 +144,7 @@ def classify_store(
             per_record[record].append(p)
         if task is not None:
             progress.advance(task, len(placed))
-    names = info["class_names"]
+    names = card.class_names
     records = []
     for record, probs in zip(store.records, per_record, strict=True):
         mean = np.mean(probs, axis=0)

@@ -1,15 +1,13 @@
 """Shareable models: model/ = config.json + model.safetensors, and loading them (or a checkpoint).
 
-config.json says what the weights are: the backbone config, the head, the class names and the
-alphabet. Loading never runs code: safetensors holds tensors only, and Lightning checkpoints are
-read with `torch.load(weights_only=True)`.
+config.json is the model card (seqmodels.io.model_card): what the weights are, the backbone
+config, the head, the class names and the alphabet. Loading never runs code: safetensors holds
+tensors only, and Lightning checkpoints are read with `torch.load(weights_only=True)`.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors.torch import load_model, save_model
@@ -17,39 +15,40 @@ from torch import nn
 
 from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write, read_checkpoint
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models import LanguageModel, ModelConfig, SequenceClassifier
 
-FORMAT = "seqmodels-model"
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 
-def build_model(info: dict[str, Any]) -> nn.Module:
-    """An untrained model of the kind and shape `info` (config.json) describes."""
-    config = ModelConfig.from_dict(info["model"])
-    if info["kind"] == "classifier":
+def build_model(card: ModelCard) -> nn.Module:
+    """An untrained model of the kind and shape the card describes."""
+    try:
+        config = ModelConfig.from_dict(card.model)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"{card.source or 'model card'}: {error}") from None
+    if card.kind == "classifier":
         return SequenceClassifier(
             config,
-            len(info["class_names"]),
-            info.get("pooling", "mean"),
-            rc_average=info.get("rc_average", False),
+            len(card.class_names),
+            card.pooling or "mean",
+            rc_average=bool(card.rc_average),
         )
-    if info["kind"] == "lm":
-        return LanguageModel(config)
-    raise UserError(f"unknown model kind {info['kind']!r} in config.json")
+    return LanguageModel(config)
 
 
-def save_pretrained(model_dir: Path, model: nn.Module, info: dict[str, Any]) -> Path:
+def save_pretrained(model_dir: Path, model: nn.Module, card: ModelCard) -> Path:
     """Write model_dir/model.safetensors then model_dir/config.json (last: it marks completion)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(model_dir / WEIGHTS_NAME, lambda p: save_model(model, str(p)))
-    text = json.dumps({"format": FORMAT, "format_version": 1, **info}, indent=2)
-    atomic_write(model_dir / CONFIG_NAME, lambda p: p.write_text(text + "\n"))
+    text = card.to_json()
+    atomic_write(model_dir / CONFIG_NAME, lambda p: p.write_text(text))
     return model_dir
 
 
-def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def _read_checkpoint(path: Path) -> tuple[ModelCard, dict[str, torch.Tensor]]:
     checkpoint = read_checkpoint(path)
     info = (checkpoint.get("hyper_parameters") or {}).get("info")
     if not isinstance(info, dict):
@@ -62,7 +61,7 @@ def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor
         for key, value in weights.items()
         if key.startswith("model.")
     }
-    return info, state
+    return ModelCard.from_dict(info, str(path)), state
 
 
 def resolve_model_path(path: str | Path) -> Path:
@@ -84,17 +83,12 @@ def resolve_model_path(path: str | Path) -> Path:
     raise UserError(f"{path}: no such run, model directory or checkpoint")
 
 
-def load_pretrained(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Load a model (eval mode, on the CPU) and its description from a run, model dir or .ckpt."""
+def load_pretrained(path: str | Path) -> tuple[nn.Module, ModelCard]:
+    """Load a model (eval mode, on the CPU) and its card from a run, model dir or .ckpt."""
     path = resolve_model_path(path)
     if path.is_dir():
-        try:
-            info = json.loads((path / CONFIG_NAME).read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise UserError(f"{path / CONFIG_NAME}: not valid JSON ({error})") from None
-        if info.get("format") != FORMAT:
-            raise UserError(f"{path / CONFIG_NAME}: not a seqmodels model description")
-        model = build_model(info)
+        card = ModelCard.from_json(_read_text(path / CONFIG_NAME), str(path / CONFIG_NAME))
+        model = build_model(card)
         missing, unexpected = load_model(model, str(path / WEIGHTS_NAME), strict=False)
         if missing or unexpected:
             raise UserError(
@@ -102,8 +96,8 @@ def load_pretrained(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
                 f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
             )
     else:
-        info, state = _read_checkpoint(path)
-        model = build_model(info)
+        card, state = _read_checkpoint(path)
+        model = build_model(card)
         try:
             model.load_state_dict(state)
         except RuntimeError as error:
@@ -111,4 +105,11 @@ def load_pretrained(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
             raise UserError(
                 f"{path}: weights do not match the model it describes ({first})"
             ) from None
-    return model.eval(), info
+    return model.eval(), card
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode()
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not valid JSON ({error})") from None

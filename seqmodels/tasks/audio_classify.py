@@ -9,7 +9,6 @@ the trained model to audio files.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -20,6 +19,7 @@ from torch import nn
 from seqmodels.data.audio.classify import AudioClassifyDataModule
 from seqmodels.data.audio.mulaw import CLASSES, token_features
 from seqmodels.errors import UserError
+from seqmodels.io.model_card import ModelCard
 from seqmodels.tasks.classification import ClassificationTask
 from seqmodels.tasks.config import model_config
 
@@ -50,34 +50,33 @@ def init_embedding(model: nn.Module) -> None:
 
 
 def build_module(
-    cfg: DictConfig, datamodule: AudioClassifyDataModule, info: dict[str, Any] | None = None
+    cfg: DictConfig, datamodule: AudioClassifyDataModule, card: ModelCard | None = None
 ) -> ClassificationTask:
-    new = info is None
-    if info is None:
-        info = {
-            "kind": "classifier",
-            "task": cfg.task.name,
-            "model": model_config(cfg, vocab_size=CLASSES).to_dict(),
-            "class_names": datamodule.class_names,
-            "pooling": cfg.head.pooling,
-            "alphabet": "mulaw",
-            "sample_rate": datamodule.rate,
-            "seq_len": datamodule.clip_len,
-        }
-    elif info.get("alphabet") != "mulaw" or info.get("kind") != "classifier":
-        raise UserError("task=audio_classify scores audio classifiers: this model is not one")
-    elif list(info["class_names"]) != datamodule.class_names:
-        raise UserError(
-            f"the model knows labels {info['class_names']} but the data has "
-            f"{datamodule.class_names}: evaluate it on the data it was trained for"
+    new = card is None
+    if card is None:
+        card = ModelCard(
+            kind="classifier",
+            task=cfg.task.name,
+            model=model_config(cfg, vocab_size=CLASSES).to_dict(),
+            class_names=datamodule.class_names,
+            pooling=cfg.head.pooling,
+            alphabet="mulaw",
+            sample_rate=datamodule.rate,
+            seq_len=datamodule.clip_len,
         )
-    elif (info["sample_rate"], info["seq_len"]) != (datamodule.rate, datamodule.clip_len):
-        seconds = info["seq_len"] / info["sample_rate"]
-        raise UserError(
-            f"the model takes {seconds:g} s clips at {info['sample_rate']} Hz: set "
-            f"data.sample_rate={info['sample_rate']} data.clip_seconds={seconds:g}"
-        )
-    module = ClassificationTask(info, OmegaConf.to_container(cfg.optim, resolve=True))
+    else:
+        card.require(kind="classifier", alphabet="mulaw", what="task=audio_classify")
+        if card.class_names != datamodule.class_names:
+            raise UserError(
+                f"the model knows labels {card.class_names} but the data has "
+                f"{datamodule.class_names}: evaluate it on the data it was trained for"
+            )
+        if (card.sample_rate, card.seq_len) != (datamodule.rate, datamodule.clip_len):
+            raise UserError(
+                f"the model takes {card.seconds:g} s clips at {card.sample_rate} Hz: set "
+                f"data.sample_rate={card.sample_rate} data.clip_seconds={card.seconds:g}"
+            )
+    module = ClassificationTask(card.to_dict(), OmegaConf.to_container(cfg.optim, resolve=True))
     if new:
         init_embedding(module.model)
     return module

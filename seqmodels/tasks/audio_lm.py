@@ -17,6 +17,7 @@ from seqmodels.data.audio.datasets import FixedWindowDataset, tile_windows
 from seqmodels.data.audio.lm import AudioLMDataModule
 from seqmodels.data.audio.mulaw import CLASSES
 from seqmodels.errors import UserError
+from seqmodels.io.model_card import ModelCard
 from seqmodels.tasks.audio_baselines import audio_baselines
 from seqmodels.tasks.config import model_config
 from seqmodels.tasks.language_model import LanguageModelTask
@@ -63,30 +64,30 @@ def baselines(datamodule: AudioLMDataModule) -> dict[str, dict[str, float]]:
 
 
 def build_module(
-    cfg: DictConfig, datamodule: AudioLMDataModule, info: dict[str, Any] | None = None
+    cfg: DictConfig, datamodule: AudioLMDataModule, card: ModelCard | None = None
 ) -> AudioLMTask:
-    if info is None:
+    if card is None:
         model = model_config(cfg, vocab_size=CLASSES)
         if model.variant != "causal":
             raise UserError(
                 f"task=audio_lm predicts each sample from the ones before it: it needs "
                 f"model.variant=causal, not {model.variant}"
             )
-        info = {
-            "kind": "lm",
-            "task": cfg.task.name,
-            "model": model.to_dict(),
-            "alphabet": "mulaw",
-            "unit": "sample",
-            "sample_rate": datamodule.rate,
-            "seq_len": datamodule.seq_len,
-        }
-    elif info.get("kind") != "lm" or info.get("alphabet") != "mulaw":
-        raise UserError("task=audio_lm scores audio language models: this model is not one")
-    elif info["sample_rate"] != datamodule.rate:
-        raise UserError(
-            f"the model was trained at {info['sample_rate']} Hz: "
-            f"set data.sample_rate={info['sample_rate']}"
+        card = ModelCard(
+            kind="lm",
+            task=cfg.task.name,
+            model=model.to_dict(),
+            alphabet="mulaw",
+            unit="sample",
+            sample_rate=datamodule.rate,
+            seq_len=datamodule.seq_len,
         )
+    else:
+        card.require(kind="lm", alphabet="mulaw", what="task=audio_lm")
+        if card.sample_rate != datamodule.rate:
+            raise UserError(
+                f"the model was trained at {card.sample_rate} Hz: "
+                f"set data.sample_rate={card.sample_rate}"
+            )
     optim = OmegaConf.to_container(cfg.optim, resolve=True)
-    return AudioLMTask(info, optim, baselines(datamodule))
+    return AudioLMTask(card.to_dict(), optim, baselines(datamodule))

@@ -1,5 +1,5 @@
-"""What every task's LightningModule shares: the model from `info`, the optimiser and schedule,
-and fresh training windows each epoch."""
+"""What every task's LightningModule shares: the model its card describes, the optimiser and
+schedule, and fresh training windows each epoch."""
 
 from __future__ import annotations
 
@@ -8,18 +8,25 @@ from typing import Any
 import lightning as L
 from torchmetrics import Metric
 
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models.pretrained import build_model
 from seqmodels.tasks.optim import build_optimizer, warmup_cosine
 
 
 class SequenceTask(L.LightningModule):
-    """`info` describes the model (what config.json holds); `optim` the optimiser settings."""
+    """`info` is the model card as a plain dict (`ModelCard.to_dict()`: what config.json holds),
+    so that checkpoints hold data only; `optim` the optimiser settings."""
 
     def __init__(self, info: dict[str, Any], optim: dict[str, Any]) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = build_model(info)
-        self.pad_id = info.get("pad_id")
+        self.model = build_model(self.card)
+        self.pad_id = self.card.pad_id
+
+    @property
+    def card(self) -> ModelCard:
+        """The model card of `hparams.info`."""
+        return ModelCard.from_dict(self.hparams.info)
 
     def configure_optimizers(self) -> dict[str, Any]:
         optim = self.hparams.optim

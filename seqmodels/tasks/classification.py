@@ -1,7 +1,7 @@
 """Sequence classification as a LightningModule: loss, metrics per stage, optimiser and schedule.
 
-`info` describes the model for export (config.json): kind, backbone config, class names, pooling,
-alphabet and window length. `optim` holds the optimiser settings of the run.
+`info` is the model card's dict (seqmodels.io.model_card: kind, backbone config, class names,
+pooling, alphabet and window length). `optim` holds the optimiser settings of the run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from seqmodels.tasks.metrics import classification_metrics
 class ClassificationTask(SequenceTask):
     def __init__(self, info: dict[str, Any], optim: dict[str, Any]) -> None:
         super().__init__(info, optim)
-        num_classes = len(info["class_names"])
+        num_classes = len(self.card.class_names)
         self.train_metrics = classification_metrics(num_classes, "train")
         self.val_metrics = classification_metrics(num_classes, "val")
         self.test_metrics = classification_metrics(num_classes, "test")

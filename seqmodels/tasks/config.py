@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from seqmodels.data.dna.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
 from seqmodels.errors import UserError
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models import ModelConfig
 from seqmodels.overrides import check_value
 
@@ -26,37 +28,36 @@ def model_config(cfg: DictConfig, **fixed: Any) -> ModelConfig:
         raise UserError(f"model: {error}") from None
 
 
-def dna_classifier_info(cfg: DictConfig, class_names: list[str], seq_len: int) -> dict[str, Any]:
-    """The description (config.json) of a new DNA classifier for this run."""
+def dna_classifier_card(cfg: DictConfig, class_names: list[str], seq_len: int) -> ModelCard:
+    """The card of a new DNA classifier for this run."""
     model = model_config(cfg, vocab_size=VOCAB_SIZE, complement=COMPLEMENT)
     if model.variant == "rc_equivariant" and cfg.head.pooling != "mean":
         raise UserError(
             f"head.pooling={cfg.head.pooling} is not RC-invariant (the last base of a sequence is "
             "the first of its reverse complement): use head.pooling=mean with rc_equivariant"
         )
-    return {
-        "kind": "classifier",
-        "task": cfg.task.name,
-        "model": model.to_dict(),
-        "class_names": list(class_names),
-        "pooling": cfg.head.pooling,
-        "rc_average": bool(cfg.head.rc_average),
-        "alphabet": "dna",
-        "pad_id": PAD_ID,
-        "seq_len": int(seq_len),
-    }
+    return ModelCard(
+        kind="classifier",
+        task=cfg.task.name,
+        model=model.to_dict(),
+        class_names=list(class_names),
+        pooling=cfg.head.pooling,
+        rc_average=bool(cfg.head.rc_average),
+        alphabet="dna",
+        pad_id=PAD_ID,
+        seq_len=int(seq_len),
+    )
 
 
-def trained_classifier_info(
-    cfg: DictConfig, info: dict[str, Any], class_names: list[str]
-) -> dict[str, Any]:
-    """A trained classifier's description, for scoring it on cfg's data: the classes must be the
-    same; head.rc_average applies, so a model can be scored with and without it."""
-    if list(class_names) != list(info["class_names"]):
+def trained_classifier_card(cfg: DictConfig, card: ModelCard, class_names: list[str]) -> ModelCard:
+    """A trained classifier's card, for scoring it on cfg's data: the classes must be the same;
+    head.rc_average applies, so a model can be scored with and without it."""
+    card.require(kind="classifier", alphabet="dna", what=f"task={cfg.task.name}")
+    if list(class_names) != card.class_names:
         raise UserError(
-            f"the model knows classes {info['class_names']} but the data has "
+            f"the model knows classes {card.class_names} but the data has "
             f"{list(class_names)}: evaluate it on the data it was trained for"
         )
-    if cfg.head.rc_average and info["model"].get("complement") is None:
+    if cfg.head.rc_average and card.model.get("complement") is None:
         raise UserError("head.rc_average=true needs a model trained with seqmodels' DNA tasks")
-    return {**info, "rc_average": bool(cfg.head.rc_average)}
+    return dataclasses.replace(card, rc_average=bool(cfg.head.rc_average))

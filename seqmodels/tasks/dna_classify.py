@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.table import Table
 
 from seqmodels.data.dna.classify import DnaClassifyDataModule
+from seqmodels.io.model_card import ModelCard
 from seqmodels.tasks.classification import ClassificationTask
-from seqmodels.tasks.config import dna_classifier_info, trained_classifier_info
+from seqmodels.tasks.config import dna_classifier_card, trained_classifier_card
 
 
 def build_datamodule(cfg: DictConfig) -> DnaClassifyDataModule:
@@ -29,10 +28,10 @@ def build_datamodule(cfg: DictConfig) -> DnaClassifyDataModule:
 
 
 def build_module(
-    cfg: DictConfig, datamodule: DnaClassifyDataModule, info: dict[str, Any] | None = None
+    cfg: DictConfig, datamodule: DnaClassifyDataModule, card: ModelCard | None = None
 ) -> ClassificationTask:
-    if info is None:
-        info = dna_classifier_info(cfg, datamodule.class_names, datamodule.max_len)
+    if card is None:
+        card = dna_classifier_card(cfg, datamodule.class_names, datamodule.max_len)
     else:
-        info = trained_classifier_info(cfg, info, datamodule.class_names)
-    return ClassificationTask(info, OmegaConf.to_container(cfg.optim, resolve=True))
+        card = trained_classifier_card(cfg, card, datamodule.class_names)
+    return ClassificationTask(card.to_dict(), OmegaConf.to_container(cfg.optim, resolve=True))

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from seqmodels.data.dna.pretrain import DnaPretrainDataModule
 from seqmodels.data.dna.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
 from seqmodels.errors import UserError
+from seqmodels.io.model_card import ModelCard
 from seqmodels.tasks.config import model_config
 from seqmodels.tasks.language_model import LanguageModelTask
 from seqmodels.tasks.seq_len_warmup import SequenceLengthWarmup, warmup_stages
@@ -47,25 +48,25 @@ def build_datamodule(cfg: DictConfig) -> DnaPretrainDataModule:
 
 
 def build_module(
-    cfg: DictConfig, datamodule: DnaPretrainDataModule, info: dict[str, Any] | None = None
+    cfg: DictConfig, datamodule: DnaPretrainDataModule, card: ModelCard | None = None
 ) -> DnaPretrainTask:
-    if info is None:
+    if card is None:
         model = model_config(cfg, vocab_size=VOCAB_SIZE, complement=COMPLEMENT)
         if model.variant != "causal":
             raise UserError(
                 f"task=dna_pretrain trains a causal next-base model, not {model.variant}: "
                 "pretrain with model.variant=causal, then fine-tune any variant with init_from"
             )
-        info = {
-            "kind": "lm",
-            "task": cfg.task.name,
-            "model": model.to_dict(),
-            "alphabet": "dna",
-            "pad_id": PAD_ID,
-            "unit": "base",
-            "seq_len": cfg.data.seq_len,
-        }
-    elif info.get("kind") != "lm" or info.get("alphabet") != "dna":
-        raise UserError("task=dna_pretrain scores DNA language models: this model is not one")
+        card = ModelCard(
+            kind="lm",
+            task=cfg.task.name,
+            model=model.to_dict(),
+            alphabet="dna",
+            pad_id=PAD_ID,
+            unit="base",
+            seq_len=cfg.data.seq_len,
+        )
+    else:
+        card.require(kind="lm", alphabet="dna", what="task=dna_pretrain")
     optim = OmegaConf.to_container(cfg.optim, resolve=True)
-    return DnaPretrainTask(info, optim, _warmup(cfg))
+    return DnaPretrainTask(card.to_dict(), optim, _warmup(cfg))

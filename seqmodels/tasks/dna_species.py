@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from omegaconf import DictConfig, OmegaConf
 
 from seqmodels.data.dna.species import DnaSpeciesDataModule
 from seqmodels.data.token_budget import KEYS, data_plan
+from seqmodels.io.model_card import ModelCard
 from seqmodels.tasks.classification import ClassificationTask
-from seqmodels.tasks.config import dna_classifier_info, trained_classifier_info
+from seqmodels.tasks.config import dna_classifier_card, trained_classifier_card
 
 
 def build_datamodule(cfg: DictConfig) -> DnaSpeciesDataModule:
@@ -21,10 +20,10 @@ def build_datamodule(cfg: DictConfig) -> DnaSpeciesDataModule:
 
 
 def build_module(
-    cfg: DictConfig, datamodule: DnaSpeciesDataModule, info: dict[str, Any] | None = None
+    cfg: DictConfig, datamodule: DnaSpeciesDataModule, card: ModelCard | None = None
 ) -> ClassificationTask:
-    if info is None:
-        info = dna_classifier_info(cfg, datamodule.class_names, cfg.data.seq_len)
+    if card is None:
+        card = dna_classifier_card(cfg, datamodule.class_names, cfg.data.seq_len)
     else:
-        info = trained_classifier_info(cfg, info, datamodule.class_names)
-    return ClassificationTask(info, OmegaConf.to_container(cfg.optim, resolve=True))
+        card = trained_classifier_card(cfg, card, datamodule.class_names)
+    return ClassificationTask(card.to_dict(), OmegaConf.to_container(cfg.optim, resolve=True))

@@ -21,7 +21,7 @@ from seqmodels.tasks.base import SequenceTask
 class LanguageModelTask(SequenceTask):
     def __init__(self, info: dict[str, Any], optim: dict[str, Any]) -> None:
         super().__init__(info, optim)
-        self.unit = info.get("unit", "token")
+        self.unit = self.card.unit or "token"
         self.mean_loss = {stage: MeanMetric() for stage in ("train", "val", "test")}
         for stage, metric in self.mean_loss.items():
             self.add_module(f"{stage}_loss", metric)

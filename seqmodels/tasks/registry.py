@@ -1,8 +1,9 @@
 """The tasks `seqmodels fit task=NAME` knows, each a module with two builders.
 
-A task module defines `build_datamodule(cfg)` and `build_module(cfg, datamodule, info=None)`;
-given `info` (a trained model's config.json), build_module makes the LightningModule for that
-model instead of a new one, and checks that the data fits it. Modules are imported on first use,
+A task module defines `build_datamodule(cfg)` and `build_module(cfg, datamodule, card=None)`;
+given `card` (a trained model's ModelCard), build_module makes the LightningModule for that
+model instead of a new one, and checks that the model is one the task scores and that the data
+fits it. Modules are imported on first use,
 so that a DNA run never imports the audio stack.
 """
 

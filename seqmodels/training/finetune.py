@@ -45,16 +45,13 @@ def init_from(module: SequenceTask, cfg: DictConfig) -> None:
             "use finetune.freeze_backbone=true"
         )
     try:
-        source, source_info = load_pretrained(cfg.init_from)
+        source, source_card = load_pretrained(cfg.init_from)
+        # any kind of model of this run's alphabet: only its backbone is taken
+        source_card.require(alphabet=module.card.alphabet, what="fine-tuning this run")
     except UserError as error:
         raise UserError(f"init_from: {error}") from None
-    info = module.hparams.info
-    if source_info.get("alphabet") != info.get("alphabet"):
-        raise UserError(
-            f"init_from={cfg.init_from}: a {source_info.get('alphabet')} model cannot start a "
-            f"{info.get('alphabet')} one"
-        )
-    have, want = ModelConfig.from_dict(source_info["model"]), ModelConfig.from_dict(info["model"])
+    have = ModelConfig.from_dict(source_card.model)
+    want = ModelConfig.from_dict(module.card.model)
     differ = [
         f"{name}={getattr(have, name)} (this run: {getattr(want, name)})"
         for name in SHAPE_FIELDS

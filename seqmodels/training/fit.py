@@ -159,19 +159,18 @@ def fit(cfg: DictConfig) -> Path:
         )
     if not trainer.is_global_zero:
         return run
-    save_pretrained(run / "model", module.model, module.hparams.info)
+    card = module.card
+    save_pretrained(run / "model", module.model, card)
     plots = run / "plots"
     plot_training_curves(run / "metrics.csv", plots / "training_curves.png")
     if getattr(module, "confusion", None) is not None:
         plot_confusion_matrix(
             module.confusion.numpy(),
-            module.hparams.info["class_names"],
+            card.class_names,
             plots / "confusion_matrix_test.png",
             f"{cfg.task.name}: test windows",
         )
-        report_per_class(
-            module.confusion.numpy(), module.hparams.info["class_names"], run / "per_class_test.tsv"
-        )
+        report_per_class(module.confusion.numpy(), card.class_names, run / "per_class_test.tsv")
     mark_latest(run)
     print_metrics(f"{cfg.task.name} test ({run})", results[0] if results else {})
     return run
@@ -180,11 +179,11 @@ def fit(cfg: DictConfig) -> Path:
 def evaluate(cfg: DictConfig, stage: str) -> dict[str, float]:
     """validate or test a trained model (cfg.ckpt, or the task's latest run) on cfg's data."""
     source = cfg.ckpt or latest_run(cfg.run_root, cfg.task.name)
-    model, info = load_pretrained(source)
+    model, card = load_pretrained(source)
     task = task_module(cfg.task.name)
     datamodule = task.build_datamodule(cfg)
     datamodule.prepare_data()
-    module = task.build_module(cfg, datamodule, info)
+    module = task.build_module(cfg, datamodule, card)
     module.model.load_state_dict(model.state_dict())
     trainer = build_trainer(cfg, run=None)
     run_stage = trainer.validate if stage == "validate" else trainer.test

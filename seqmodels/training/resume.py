@@ -31,6 +31,7 @@ from seqmodels.overrides import (
     select,
     unknown_key_message,
 )
+from seqmodels.training.choices import config_choices
 
 FIXED = ("task", "model", "head", "seed", "run_root", "init_from", "finetune", "resume")
 LAST = Path("checkpoints") / "last.ckpt"
@@ -86,7 +87,7 @@ def resume_config(overrides: list[str]) -> DictConfig:
             check_value(key, value, before)
         with open_dict(cfg) if kind != "CHANGE" else nullcontext():
             OmegaConf.update(cfg, key, value, merge=False)
-    check_choices(cfg)
+    check_choices(cfg, config_choices())
     with open_dict(cfg):
         cfg.resume = str(run)
     return cfg

@@ -50,8 +50,9 @@ def test_the_export_predicts_what_the_checkpoint_predicts(best_ckpt, workdir, ca
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
     assert json.loads((out / "config.json").read_text())["format"] == "seqmodels-model"
 
-    from_ckpt, info = load_pretrained(best_ckpt)
-    exported, exported_info = load_pretrained(out)
+    from_ckpt, card = load_pretrained(best_ckpt)
+    exported, exported_card = load_pretrained(out)
+    info, exported_info = card.to_dict(), exported_card.to_dict()
     assert {k: v for k, v in exported_info.items() if not k.startswith("format")} == info
     tokens = torch.randint(1, 6, (3, 50), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

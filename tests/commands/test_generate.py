@@ -11,6 +11,7 @@ import torch
 from seqmodels.cli import main
 from seqmodels.commands.generate import one_thread, sample
 from seqmodels.data.audio.mulaw import SILENCE
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models import LanguageModel, ModelConfig
 from seqmodels.models.pretrained import save_pretrained
 
@@ -35,7 +36,7 @@ def model_dir(tmp_path_factory, audio_lm):
         "sample_rate": RATE,
         "seq_len": SEQ_LEN,
     }
-    return save_pretrained(tmp_path_factory.mktemp("lm") / "model", audio_lm, info)
+    return save_pretrained(tmp_path_factory.mktemp("lm") / "model", audio_lm, ModelCard(**info))
 
 
 def test_recurrent_decode_equals_the_full_forward():
@@ -161,5 +162,5 @@ def test_generate_needs_an_audio_language_model(tmp_path, capsys, monkeypatch):
     from seqmodels.models import SequenceClassifier
 
     info = {"kind": "classifier", "model": classifier.to_dict(), "class_names": ["a", "b"]}
-    path = save_pretrained(tmp_path / "clf", SequenceClassifier(classifier, 2), info)
+    path = save_pretrained(tmp_path / "clf", SequenceClassifier(classifier, 2), ModelCard(**info))
     one_line_error(capsys, ["generate", f"ckpt={path}"], "not an audio language model")

@@ -10,6 +10,7 @@ from seqmodels.cli import main
 from seqmodels.commands.predict_dna import classify_store
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models import ModelConfig
 from seqmodels.models.pretrained import build_model, save_pretrained
 
@@ -26,17 +27,17 @@ def model_info(variant: str = "causal", pooling: str = "mean", rc_average: bool 
         complement=COMPLEMENT,
         variant=variant,
     )
-    info = {
-        "kind": "classifier",
-        "task": "dna_species",
-        "model": config.to_dict(),
-        "class_names": CLASSES,
-        "pooling": pooling,
-        "rc_average": rc_average,
-        "alphabet": "dna",
-        "pad_id": PAD_ID,
-        "seq_len": 8,
-    }
+    info = ModelCard(
+        kind="classifier",
+        task="dna_species",
+        model=config.to_dict(),
+        class_names=CLASSES,
+        pooling=pooling,
+        rc_average=rc_average,
+        alphabet="dna",
+        pad_id=PAD_ID,
+        seq_len=8,
+    )
     torch.manual_seed(0)
     model = build_model(info)
     with torch.no_grad():  # spread the logits so that the classes differ

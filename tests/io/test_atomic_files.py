@@ -15,6 +15,7 @@ import seqmodels
 from seqmodels.cli import compose_config, main
 from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write, read_checkpoint, remove_stale_temporaries
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models import ModelConfig, SequenceClassifier
 from seqmodels.models.pretrained import load_pretrained, save_pretrained
 
@@ -80,7 +81,7 @@ def test_an_export_killed_half_way_leaves_the_previous_model(tmp_path):
     info = classifier_info()
     torch.manual_seed(0)
     model = SequenceClassifier(ModelConfig.from_dict(info["model"]), 2)
-    save_pretrained(tmp_path / "model", model, info)
+    save_pretrained(tmp_path / "model", model, ModelCard.from_dict(info))
     result = run_python(
         """
         import os, signal
@@ -95,10 +96,10 @@ def test_an_export_killed_half_way_leaves_the_previous_model(tmp_path):
             os.kill(os.getpid(), signal.SIGKILL)
 
         export.save_model = save_model
-        info = export.load_pretrained("model")[1]
+        card = export.load_pretrained("model")[1]
         torch.manual_seed(1)
-        model = SequenceClassifier(ModelConfig.from_dict(info["model"]), 2)
-        export.save_pretrained("model", model, info)
+        model = SequenceClassifier(ModelConfig.from_dict(card.model), 2)
+        export.save_pretrained("model", model, card)
         """,
         tmp_path,
     )

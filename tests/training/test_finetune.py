@@ -5,6 +5,7 @@ import torch
 from omegaconf import OmegaConf
 
 from seqmodels.errors import UserError
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models import LanguageModel, ModelConfig
 from seqmodels.models.pretrained import save_pretrained
 from seqmodels.tasks.classification import ClassificationTask
@@ -26,7 +27,9 @@ def pretrained(tmp_path_factory):
     torch.manual_seed(0)
     info = {"kind": "lm", "model": model_dict(), "alphabet": "dna", "pad_id": 0, "unit": "base"}
     model = LanguageModel(ModelConfig.from_dict(info["model"]))
-    return save_pretrained(tmp_path_factory.mktemp("lm") / "model", model, info), model
+    card = ModelCard.from_dict(info)
+    path = save_pretrained(tmp_path_factory.mktemp("lm") / "model", model, card)
+    return path, model
 
 
 def classifier(**overrides) -> ClassificationTask:
@@ -112,6 +115,6 @@ def test_init_from_nothing_or_without_a_source(tmp_path):
 
 def test_a_bidirectional_model_cannot_start_a_causal_one(tmp_path):
     source = classifier(variant="bidirectional")
-    path = save_pretrained(tmp_path / "bi", source.model, source.hparams.info)
+    path = save_pretrained(tmp_path / "bi", source.model, source.card)
     with pytest.raises(UserError, match="bidirectional backbone cannot initialise a causal"):
         init_from(classifier(), cfg(path))
