@@ -245,8 +245,8 @@ def test_saves_only_inputs_and_chunk_start_states(chunk_tokens):
 
 
 def test_default_chunk_is_bounded():
-    """Chunks hold about CHUNK_ELEMENTS state values whatever L is."""
-    assert cpu._chunk_len(1, 256, 16, 1 << 20) * 256 * 16 <= cpu.CHUNK_ELEMENTS
+    """A chunk's per-token buffers hold about CHUNK_ELEMENTS values whatever L is."""
+    assert cpu._chunk_len(1, 256, 16, 1 << 20) * 256 <= cpu.CHUNK_ELEMENTS
     assert cpu._chunk_len(1, 256, 16, 10) == 10
 
 
