@@ -179,7 +179,9 @@ def _scan_forward(
     threads = _threads()
     forward = _kernel("forward", threads)
     loader = _Loader(u, delta, B, C, delta_bias, softplus, f)
-    gate = torch.empty(batch, dim, chunk, dtype=f) if z is not None else torch.zeros(0, 0, 0, dtype=f)
+    gate = (
+        torch.empty(batch, dim, chunk, dtype=f) if z is not None else torch.zeros(0, 0, 0, dtype=f)
+    )
     yc = torch.empty(batch, dim, chunk, dtype=f)
     state_np, A2_np, D_np = _np(state), _np(A2), _np(Df)
     for c, s in enumerate(range(0, length, chunk)):
@@ -195,8 +197,17 @@ def _scan_forward(
         if z is not None:
             F.silu(gate.copy_(z[:, :, s:e]), inplace=True)
         forward(
-            _np(ch.dt), _np(ch.u), _np(gate), D_np, _np(ch.B), _np(ch.C), A2_np, state_np,
-            _np(yc), z is not None, D is not None,
+            _np(ch.dt),
+            _np(ch.u),
+            _np(gate),
+            D_np,
+            _np(ch.B),
+            _np(ch.C),
+            A2_np,
+            state_np,
+            _np(yc),
+            z is not None,
+            D is not None,
         )
         y[:, :, s:e].copy_(yc)
     return y, state.view(batch, dim, n_pad)[..., :n].clone(), starts
@@ -274,9 +285,24 @@ def _scan_backward(
             gy.mul_(zt * sz)  # g · silu(z)
         want_ypre = dz is not None
         backward(
-            _np(ch.dt), _np(ch.u), _np(gy), _np(ch.B), _np(ch.C), _np(A2), _np(Af),
-            _np(start), _np(carry), _np(ypre), _np(sum_lb), _np(sum_w), _np(dA_part),
-            _np(dB_part), _np(dC_part), _np(scratch), _np(dA_acc), want_ypre,
+            _np(ch.dt),
+            _np(ch.u),
+            _np(gy),
+            _np(ch.B),
+            _np(ch.C),
+            _np(A2),
+            _np(Af),
+            _np(start),
+            _np(carry),
+            _np(ypre),
+            _np(sum_lb),
+            _np(sum_w),
+            _np(dA_part),
+            _np(dB_part),
+            _np(dC_part),
+            _np(scratch),
+            _np(dA_acc),
+            want_ypre,
         )
         if dz is not None:
             yt = ypre if Df is None else ypre.addcmul_(ch.u, Df[:, None])  # y before the gate
