@@ -3,7 +3,7 @@
 One run prints a Markdown table of forward time, forward+backward time and peak memory for
 
 - cpu: `selective_scan_cpu` (seqmodels/kernels/scan/cpu.py: numba loops), one thread,
-- cpu 2t: the same on two threads (numba's threads; torch.set_num_threads(2)),
+- cpu 2t: the same on two threads (SEQMODELS_SCAN_THREADS=2: numba's threads; torch's 2),
 - legacy: the CPU path before the compiled loops (`selective_scan_legacy`, kept verbatim at the
   end of this file: chunked, time-major buffers, one in-place torch op per token),
 - reference: `selective_scan_ref`, the per-token loop (only where it takes under ~60 s),
@@ -25,10 +25,10 @@ of one vectorised torch.exp2 over batch · d_inner · L · d_state fp32 values (
 update, the least any exact scan must do), measured in the same run; "floor/ours" is that time
 over ours (1.0 would be a scan as fast as its exponentials alone).
 
-Memory: each (method, shape) runs in a fresh subprocess of this script, which reads the process's
-peak resident set size right after allocating the inputs (the baseline), after the first forward
-and after the first forward+backward. The columns are the increases over the baseline, so they
-include what the calls return: y and, for fwd+bwd, the input gradients.
+Memory: each (method, shape) runs in a fresh subprocess of this script, which resets the process's
+peak resident set size (VmHWM) right after allocating the inputs (the baseline) and reads it after
+the first forward and after the first forward+backward. The columns are the increases over the
+baseline, so they include what the calls return: y and, for fwd+bwd, the input gradients.
 
 Usage: python benchmarks/scan_cpu.py [--lengths 1024,16384] [--quick]
 """
@@ -39,7 +39,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -104,8 +103,14 @@ def scan_fn(method: str) -> Callable[..., torch.Tensor]:
     return lambda **inputs: fn(**inputs, delta_softplus=True)
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def peak_rss_mib(reset: bool = False) -> float:
+    """The process's peak RSS (VmHWM); `reset` first sets the peak to the current RSS."""
+    if reset:  # so that temporaries of building the inputs do not hide what the calls use
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    with open("/proc/self/status") as f:
+        fields = dict(line.split(":", 1) for line in f)
+    return int(fields["VmHWM"].split()[0]) / 1024
 
 
 def timed(call: Callable[[], object]) -> tuple[float, float]:
@@ -123,7 +128,7 @@ def run_case(method: str, shape: tuple[int, int, int], repeats: int, parts: list
     fn = scan_fn(method)
     inputs = make_inputs(*shape)
     grad_out = torch.randn(shape, generator=torch.Generator().manual_seed(1))
-    base = peak_rss_mib()
+    base = peak_rss_mib(reset=True)
 
     def forward() -> None:
         with torch.no_grad():
@@ -229,6 +234,7 @@ def main() -> None:
     if args.case:
         method, shape, repeats, parts = args.case
         torch.set_num_threads(THREADS.get(method, 1))
+        os.environ["SEQMODELS_SCAN_THREADS"] = str(THREADS.get(method, 1))
         shape = tuple(int(x) for x in shape.split(","))
         print(json.dumps(run_case(method, shape, int(repeats), parts.split(","))))
         return

@@ -308,13 +308,13 @@ def test_softplus_threshold_matches_reference():
         pytest.param(1, 3, 20, 63, 16, id="L63-d3-n20-T16"),
     ],
 )
-def test_two_threads_match_reference(chunk_tokens, batch, dim, n, length, chunk):
+def test_two_threads_match_reference(chunk_tokens, monkeypatch, batch, dim, n, length, chunk):
     """The parallel build: per-thread partials of dA, dB and dC, summed after each chunk."""
     chunk_tokens(chunk)
     inputs = make_inputs(batch, dim, n, length)
-    torch.set_num_threads(2)  # the one_thread fixture restores the setting
+    monkeypatch.setenv("SEQMODELS_SCAN_THREADS", "2")
     ours = run(selective_scan_cpu, inputs, softplus=True)
-    torch.set_num_threads(1)
+    monkeypatch.delenv("SEQMODELS_SCAN_THREADS")
     assert_matches(ours, run(selective_scan_ref, inputs, softplus=True), tol=1e-10)
 
 

@@ -18,12 +18,14 @@ forward keeps the state and a few (batch, d_inner, T) buffers; with gradients it
 chunk-start states (batch, d_inner, ceil(L / T), d_state) and the backward recomputes a chunk's
 states from them, keeping only one (batch, channel) row's T states at a time. Nothing of size
 L · d_state is held. The sums over channels in dB and dC (and over batch in dA) go to per-thread
-partials, so threads (numba's, as many as torch.get_num_threads()) never write the same value.
+partials, so threads (numba's, SEQMODELS_SCAN_THREADS of them; one by default) never write the
+same value.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import NamedTuple
 
 import torch
@@ -51,10 +53,15 @@ def _chunk_len(batch: int, dim: int, n: int, length: int) -> int:
 
 
 def _threads() -> int:
-    """Threads for the compiled loops: torch's setting, within what numba can run."""
+    """Threads for the compiled loops: 1 unless SEQMODELS_SCAN_THREADS asks for more.
+
+    Not torch's setting: on a shared 2-core machine the parallel build (numba's OpenMP threads
+    beside torch's) ran 3-10x slower than one thread (BENCHMARKS.md), so it is opt-in.
+    """
     import numba
 
-    return max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    asked = int(os.environ.get("SEQMODELS_SCAN_THREADS", "1") or 1)
+    return max(1, min(asked, numba.config.NUMBA_NUM_THREADS))
 
 
 def _kernel(name: str, threads: int):
