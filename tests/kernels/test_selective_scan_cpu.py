@@ -9,6 +9,10 @@ is poisoned with NaN, so an element it forgets to write fails the test.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -155,6 +159,8 @@ CASES = [
     pytest.param(3, 5, 1, 200, 16, "D,initial_state", False, id="L200-b3-d5-n1-h0-T16"),
     pytest.param(1, 8, 16, 1031, None, "z,delta_bias", True, id="L1031-d8-n16-z-bias"),
     pytest.param(2, 3, 4, 0, None, "D,z,initial_state", True, id="L0-b2-d3-n4"),
+    # d_state 20: two groups of the compiled loop, the second padded
+    pytest.param(2, 7, 20, 100, 32, "D,z,delta_bias,initial_state", True, id="L100-b2-d7-n20-T32"),
 ]
 
 
@@ -245,8 +251,8 @@ def test_saves_only_inputs_and_chunk_start_states(chunk_tokens):
 
 
 def test_default_chunk_is_bounded():
-    """Chunks hold about CHUNK_ELEMENTS state values whatever L is."""
-    assert cpu._chunk_len(1, 256, 16, 1 << 20) * 256 * 16 <= cpu.CHUNK_ELEMENTS
+    """A chunk's per-token buffers hold about CHUNK_ELEMENTS values whatever L is."""
+    assert cpu._chunk_len(1, 256, 16, 1 << 20) * 256 <= cpu.CHUNK_ELEMENTS
     assert cpu._chunk_len(1, 256, 16, 10) == 10
 
 
@@ -293,3 +299,45 @@ def test_softplus_threshold_matches_reference():
     inputs["delta"] = inputs["delta"] + 25 * (torch.arange(20) % 2)
     ours = run(selective_scan_cpu, inputs, softplus=True)
     assert_matches(ours, run(selective_scan_ref, inputs, softplus=True), tol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "batch, dim, n, length, chunk",
+    [
+        pytest.param(2, 37, 16, 1031, 100, id="L1031-b2-d37-T100"),
+        pytest.param(1, 3, 20, 63, 16, id="L63-d3-n20-T16"),
+    ],
+)
+def test_two_threads_match_reference(chunk_tokens, monkeypatch, batch, dim, n, length, chunk):
+    """The parallel build: per-thread partials of dA, dB and dC, summed after each chunk."""
+    chunk_tokens(chunk)
+    inputs = make_inputs(batch, dim, n, length)
+    monkeypatch.setenv("SEQMODELS_SCAN_THREADS", "2")
+    ours = run(selective_scan_cpu, inputs, softplus=True)
+    monkeypatch.delenv("SEQMODELS_SCAN_THREADS")
+    assert_matches(ours, run(selective_scan_ref, inputs, softplus=True), tol=1e-10)
+
+
+def test_import_does_not_load_numba():
+    """numba is imported (and its loops compiled or loaded from cache) on the first call only."""
+    code = "import sys, seqmodels.kernels.scan.cpu; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_exp2f_accuracy():
+    """The fp32 exp of the compiled loops: within 1.1e-7 of exact (about one ulp), unbiased."""
+    numba = pytest.importorskip("numba")
+    from seqmodels.kernels.scan import _cpu_numba
+
+    @numba.njit(cache=False)
+    def exp2_all(x, out):
+        for i in range(x.size):
+            out[i] = _cpu_numba.exp2(x[i])
+
+    x = np.linspace(-125, 0, 100_001, dtype=np.float32)
+    out = np.empty_like(x)
+    exp2_all(x, out)
+    exact = np.exp2(x.astype(np.float64))
+    rel = (out - exact) / exact
+    assert np.abs(rel).max() < 1.1e-7 and abs(rel.mean()) < 1e-8

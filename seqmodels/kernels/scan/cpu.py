@@ -1,18 +1,31 @@
-"""Selective scan on the CPU: chunked over the sequence, memory flat in L, forward and backward.
+"""Selective scan on the CPU: compiled loops over a chunk, memory flat in L, forward and backward.
 
-The sequence is cut into chunks of T tokens. Per chunk the decays a_t = exp(Δ_t A) and inputs
-x_t = Δ_t B_t u_t are built for the whole chunk at once in a time-major (T, batch, d_inner, d_state)
-layout, so that the recurrence h_t = a_t h_{t-1} + x_t is one in-place op per token on a contiguous
-slice, and the contraction with C is one op per chunk. The backward (KERNELS.md) recomputes a
-chunk's states from its saved start state, runs the adjoint λ backwards with one in-place op per
-token, then forms every gradient of the chunk vectorised. Nothing of size L · d_state is ever held:
-buffers are (T, batch, d_inner, d_state) with T chosen so that one buffer holds about
-CHUNK_ELEMENTS values, and autograd keeps only the inputs and the chunk-start states.
+Design. The work is batch · d_inner · L · d_state state updates, each an exp, a multiply-add and
+its share of the contraction with C. The old path (benchmarks/scan_cpu.py keeps it as
+`legacy`) built a (T, batch, d_inner, d_state) buffer of decays with one vectorised torch exp
+per chunk, then ran the recurrence with one in-place torch op per token: every state value went
+through memory several times and every token paid a Python-level op. Here the whole recurrence
+of a chunk is one compiled loop (numba, _cpu_numba.py) per (batch, channel): the state lives in
+a small local array, and the exp, the update, y's contraction with C and, in the backward, the
+adjoint and every gradient sum are fused into the same pass over the state, SIMD across the
+state dimension. The exp is computed inside the loop by a polynomial in fp32 (vectorised with
+the loop; precomputing decays with torch's exp and reading them back cost more than computing
+them in place). Per-token work that needs a transcendental (softplus of δ, silu and sigmoid of
+z, the softplus gradient) stays in vectorised torch ops on (batch, d_inner, T) chunk buffers.
+
+Chunks of T tokens (one per-token buffer holds about CHUNK_ELEMENTS values) bound the memory: the
+forward keeps the state and a few (batch, d_inner, T) buffers; with gradients it saves the
+chunk-start states (batch, d_inner, ceil(L / T), d_state) and the backward recomputes a chunk's
+states from them, keeping only one (batch, channel) row's T states at a time. Nothing of size
+L · d_state is held. The sums over channels in dB and dC (and over batch in dA) go to per-thread
+partials, so threads (numba's, SEQMODELS_SCAN_THREADS of them; one by default) never write the
+same value.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import NamedTuple
 
 import torch
@@ -22,110 +35,122 @@ from torch.autograd.function import once_differentiable
 
 from seqmodels.kernels.scan.reference import check_scan_inputs, state_dtype
 
-# Values in one (T, batch, d_inner, d_state) chunk buffer (4 MiB in fp32): large enough that the
-# per-chunk work (input transposes, a dozen vectorised ops) is amortised over many tokens, small
-# enough to stay in L3 and keep memory flat in L.
-CHUNK_ELEMENTS = 2**20
-# A floor on T for very wide inputs (batch · d_inner · d_state above CHUNK_ELEMENTS / 16), where
-# per-chunk Python work would otherwise dominate.
+# Values in one (batch, d_inner, T) per-token chunk buffer (1 MiB in fp32): large enough that the
+# per-chunk torch ops and kernel launch are amortised, small enough to stay in cache and keep
+# memory flat in L.
+CHUNK_ELEMENTS = 2**18
+# A floor on T for very wide inputs (batch · d_inner above CHUNK_ELEMENTS / 16).
 MIN_CHUNK = 16
+# d_state is padded to a multiple of this (the compiled loops' SIMD width over the state).
+GROUP = 16
 
 LOG2E = math.log2(math.e)
 
 
 def _chunk_len(batch: int, dim: int, n: int, length: int) -> int:
     """Tokens per chunk: as many as fit in CHUNK_ELEMENTS, at least MIN_CHUNK, at most L."""
-    return max(1, min(length, max(MIN_CHUNK, CHUNK_ELEMENTS // (batch * dim * n))))
+    return max(1, min(length, max(MIN_CHUNK, CHUNK_ELEMENTS // (batch * dim))))
 
 
-def _time_major(x: Tensor, s: int, e: int, dtype: torch.dtype) -> Tensor:
-    """Tokens s..e of a (batch, channels, L) tensor as a contiguous (T, batch, channels) tensor."""
-    # Copy the rows first, then transpose in cache: a direct transposing read strides by L, which
-    # for a power-of-two L maps every element to the same cache set and runs ~3x slower.
-    piece = x[..., s:e].contiguous()
-    return torch.empty(e - s, *piece.shape[:-1], dtype=dtype).copy_(piece.permute(2, 0, 1))
+def _threads() -> int:
+    """Threads for the compiled loops: 1 unless SEQMODELS_SCAN_THREADS asks for more.
 
-
-def _sum_over_state(x: Tensor, v: Tensor) -> Tensor:
-    """Σ_n x[t, b, d, n] v[t, b, n] → (T, batch, d_inner).
-
-    einsum lowers this to a batched matrix-vector product, which at batch > 1 ran 2x slower here
-    than one fused dot product per (t, b, d) (vecdot); at batch 1 it ran 2x faster.
+    Not torch's setting: on a shared 2-core machine the parallel build (numba's OpenMP threads
+    beside torch's) ran 3-10x slower than one thread (BENCHMARKS.md), so it is opt-in.
     """
-    if x.shape[1] == 1:
-        return torch.einsum("tbdn,tbn->tbd", x, v)
-    return torch.linalg.vecdot(x, v[:, :, None, :])
+    import numba
+
+    asked = int(os.environ.get("SEQMODELS_SCAN_THREADS", "1") or 1)
+    return max(1, min(asked, numba.config.NUMBA_NUM_THREADS))
+
+
+def _kernel(name: str, threads: int):
+    """The compiled loop: the serial build for one thread, else the parallel one on `threads`.
+
+    One thread never starts numba's threading layer: its OpenMP pool spinning beside torch's
+    slowed both down on a loaded machine.
+    """
+    from seqmodels.kernels.scan import _cpu_numba
+
+    if threads > 1:
+        import numba
+
+        numba.set_num_threads(threads)
+    return _cpu_numba.kernel(name, parallel=threads > 1)
+
+
+def _np(t: Tensor):
+    """A numpy view of a contiguous tensor (the compiled loops index them as C arrays)."""
+    assert t.is_contiguous()
+    return t.detach().numpy()
+
+
+def _grouped(n: int) -> tuple[int, int]:
+    """(groups, padded d_state)."""
+    groups = -(-n // GROUP)
+    return groups, groups * GROUP
+
+
+def _pad_state(x: Tensor, n_pad: int) -> Tensor:
+    """(..., d_state) → (..., d_state padded with zeros)."""
+    return F.pad(x, (0, n_pad - x.shape[-1])) if n_pad != x.shape[-1] else x
 
 
 class _Chunk(NamedTuple):
-    """The inputs of tokens s..e, time-major, in the state dtype."""
+    """Tokens s..e of the inputs, (batch, d_inner, T) and (batch, groups, T, GROUP)."""
 
-    dt: Tensor  # (T, batch, d_inner), Δ
-    dt_raw: Tensor | None  # (T, batch, d_inner), δ + bias before the softplus, if there is one
-    u: Tensor  # (T, batch, d_inner)
-    B: Tensor  # (T, batch, d_state)
-    C: Tensor  # (T, batch, d_state)
-
-
-def _load_chunk(
-    u: Tensor,
-    delta: Tensor,
-    B: Tensor,
-    C: Tensor,
-    delta_bias: Tensor | None,
-    softplus: bool,
-    s: int,
-    e: int,
-    f: torch.dtype,
-) -> _Chunk:
-    """Read tokens s..e of the inputs; Δ gets the bias and the softplus here."""
-    raw = _time_major(delta, s, e, f)
-    if delta_bias is not None:
-        raw += delta_bias.to(f)
-    dt, dt_raw = (F.softplus(raw), raw) if softplus else (raw, None)
-    return _Chunk(
-        dt, dt_raw, _time_major(u, s, e, f), _time_major(B, s, e, f), _time_major(C, s, e, f)
-    )
+    dt: Tensor  # Δ
+    dt_raw: Tensor | None  # δ + bias before the softplus, if there is one
+    u: Tensor
+    B: Tensor
+    C: Tensor
 
 
-class _Workspace:
-    """Chunk buffers reused by every chunk of one call, with their per-token views made once."""
+class _Loader:
+    """Reads chunks of the inputs into contiguous buffers reused by every chunk of one call."""
 
-    def __init__(
-        self, chunk: int, batch: int, dim: int, n: int, f: torch.dtype, adjoint: bool = False
-    ):
-        self.H = torch.empty(chunk + 1, batch, dim, n, dtype=f)  # H[0] = start state, H[t+1] = h_t
-        self.dA = torch.empty(chunk, batch, dim, n, dtype=f)  # a_t
-        self.lam = torch.empty(chunk, batch, dim, n, dtype=f) if adjoint else None  # λ_t
-        # Indexing a tensor costs about as much as the step itself: unbind once, not per token.
-        self.h_steps, self.a_steps = self.H.unbind(0), self.dA.unbind(0)
-        self.lam_steps = self.lam.unbind(0) if adjoint else ()
+    def __init__(self, u, delta, B, C, delta_bias, softplus: bool, f: torch.dtype):
+        self.groups, self.n_pad = _grouped(B.shape[1])
+        self.u_in, self.delta, self.B_in, self.C_in = u, delta, B, C
+        self.bias = delta_bias.to(f)[:, None] if delta_bias is not None else None
+        self.softplus, self.f = softplus, f
+        self.T = -1
 
-    def states(self, ch: _Chunk, A2: Tensor) -> tuple[Tensor, Tensor]:
-        """From the start state in H[0], fill a_t and h_t for the chunk; returns H[:T+1], dA[:T]."""
-        T = ch.dt.shape[0]
-        H, dA = self.H[: T + 1], self.dA[:T]
-        torch.mul(ch.dt[..., None], A2, out=dA)
-        dA.exp2_()  # exp2 of A · log2(e) is exp(Δ A), and faster than exp on the CPU
-        torch.mul((ch.dt * ch.u)[..., None], ch.B[:, :, None, :], out=H[1:])  # x_t
-        h, a = self.h_steps, self.a_steps
-        for t in range(T):
-            h[t + 1].addcmul_(a[t], h[t])
-        return H, dA
+    def _allocate(self, T: int) -> None:
+        batch, dim, _ = self.u_in.shape
+        f, self.T = self.f, T
+        self.raw = torch.empty(batch, dim, T, dtype=f)
+        self.dt = torch.empty(batch, dim, T, dtype=f) if self.softplus else self.raw
+        self.u = torch.empty(batch, dim, T, dtype=f)
+        # zeros: the padding of d_state stays zero (decay 1, input 0, no contribution to y)
+        self.B = torch.zeros(batch, self.groups, T, GROUP, dtype=f)
+        self.C = torch.zeros(batch, self.groups, T, GROUP, dtype=f)
 
-    def adjoints(self, gy: Tensor, Ct: Tensor, carry: Tensor | None) -> Tensor:
-        """λ_t = a_{t+1} λ_{t+1} + gy_t C_t backwards through the chunk; needs `states` first.
+    def _state_major(self, x: Tensor, out: Tensor, s: int, e: int) -> Tensor:
+        """B or C (batch, d_state, L), tokens s..e → out (batch, groups, T, GROUP)."""
+        piece = _pad_state(x[:, :, s:e].transpose(1, 2), self.n_pad)  # (batch, T, n_pad)
+        return out.copy_(piece.unflatten(2, (self.groups, GROUP)).transpose(1, 2))
 
-        `carry` is a_{t+1} λ_{t+1} for the chunk's last token, from the chunk after it.
-        """
-        T = gy.shape[0]
-        lam = torch.mul(gy[..., None], Ct[:, :, None, :], out=self.lam[:T])
-        if carry is not None:
-            lam[T - 1] += carry
-        lt, a = self.lam_steps, self.a_steps
-        for t in range(T - 2, -1, -1):
-            lt[t].addcmul_(a[t + 1], lt[t + 1])
-        return lam
+    def load(self, s: int, e: int) -> _Chunk:
+        """Tokens s..e; Δ gets the bias and the softplus here."""
+        if e - s != self.T:  # the first chunk, or the last, shorter one
+            self._allocate(e - s)
+        if self.bias is not None:
+            torch.add(self.delta[:, :, s:e], self.bias, out=self.raw)
+        else:
+            self.raw.copy_(self.delta[:, :, s:e])
+        if self.softplus:
+            torch._C._nn.softplus(self.raw, 1, 20, out=self.dt)
+        self.u.copy_(self.u_in[:, :, s:e])
+        B = self._state_major(self.B_in, self.B, s, e)
+        C = self._state_major(self.C_in, self.C, s, e)
+        return _Chunk(self.dt, self.raw if self.softplus else None, self.u, B, C)
+
+
+def _grouped_params(A: Tensor, f: torch.dtype, n_pad: int) -> tuple[Tensor, Tensor]:
+    """A and A · log2(e), padded and grouped: (d_inner, groups, GROUP)."""
+    Af = _pad_state(A.to(f), n_pad).unflatten(1, (-1, GROUP)).contiguous()
+    return Af, (Af * LOG2E).contiguous()
 
 
 @torch.autocast("cpu", enabled=False)  # the state and its contractions stay in fp32
@@ -147,30 +172,52 @@ def _scan_forward(
     batch, dim, length = u.shape
     n = A.shape[1]
     f = state_dtype(u)
-    A2 = A.to(f) * LOG2E
-    Df = D.to(f) if D is not None else None
-    n_chunks = -(-length // chunk)
-    ws = _Workspace(chunk, batch, dim, n, f)
+    groups, n_pad = _grouped(n)
+    _, A2 = _grouped_params(A, f, n_pad)
+    Df = D.to(f).contiguous() if D is not None else torch.zeros(0, dtype=f)
+    state = torch.zeros(batch, dim, groups, GROUP, dtype=f)
     if initial_state is not None:
-        ws.H[0].copy_(initial_state)
-    else:
-        ws.H[0].zero_()
+        state.view(batch, dim, n_pad)[..., :n].copy_(initial_state)
+    n_chunks = -(-length // chunk) if length else 0
     starts = torch.empty(batch, dim, n_chunks, n, dtype=f) if keep_chunk_states else None
     y = torch.empty_like(u)
+    if length == 0:
+        return y, state.view(batch, dim, n_pad)[..., :n].clone(), starts
+    threads = _threads()
+    forward = _kernel("forward", threads)
+    loader = _Loader(u, delta, B, C, delta_bias, softplus, f)
+    gate = (
+        torch.empty(batch, dim, chunk, dtype=f) if z is not None else torch.zeros(0, 0, 0, dtype=f)
+    )
+    yc = torch.empty(batch, dim, chunk, dtype=f)
+    state_np, A2_np, D_np = _np(state), _np(A2), _np(Df)
     for c, s in enumerate(range(0, length, chunk)):
         e = min(s + chunk, length)
+        T = e - s
         if starts is not None:
-            starts[:, :, c].copy_(ws.H[0])
-        ch = _load_chunk(u, delta, B, C, delta_bias, softplus, s, e, f)
-        H, _ = ws.states(ch, A2)
-        yt = _sum_over_state(H[1:], ch.C)  # (T, batch, d_inner)
-        if Df is not None:
-            yt.addcmul_(ch.u, Df)
+            starts[:, :, c].copy_(state.view(batch, dim, n_pad)[..., :n])
+        ch = loader.load(s, e)
+        if T != yc.shape[-1]:
+            yc = torch.empty(batch, dim, T, dtype=f)
+            if z is not None:
+                gate = torch.empty(batch, dim, T, dtype=f)
         if z is not None:
-            yt.mul_(F.silu(_time_major(z, s, e, f)))
-        y[..., s:e].copy_(yt.permute(1, 2, 0))
-        ws.H[0].copy_(H[-1])  # the next chunk starts where this one ends
-    return y, ws.H[0].clone(), starts
+            F.silu(gate.copy_(z[:, :, s:e]), inplace=True)
+        forward(
+            _np(ch.dt),
+            _np(ch.u),
+            _np(gate),
+            D_np,
+            _np(ch.B),
+            _np(ch.C),
+            A2_np,
+            state_np,
+            _np(yc),
+            z is not None,
+            D is not None,
+        )
+        y[:, :, s:e].copy_(yc)
+    return y, state.view(batch, dim, n_pad)[..., :n].clone(), starts
 
 
 @torch.autocast("cpu", enabled=False)
@@ -194,8 +241,8 @@ def _scan_backward(
     batch, dim, length = u.shape
     n = A.shape[1]
     f = state_dtype(u)
-    Af = A.to(f)
-    A2 = Af * LOG2E
+    groups, n_pad = _grouped(n)
+    Af, A2 = _grouped_params(A, f, n_pad)
     Df = D.to(f) if D is not None else None
     need_ddt = need["delta"] or need["delta_bias"]
     du = torch.empty_like(u) if need["u"] else None
@@ -203,76 +250,105 @@ def _scan_backward(
     dB = torch.empty_like(B) if need["B"] else None
     dC = torch.empty_like(C) if need["C"] else None
     dz = torch.empty_like(z) if need["z"] else None
-    dA_sum = torch.zeros(dim, n, dtype=f) if need["A"] else None
     dD_sum = torch.zeros(dim, dtype=f) if need["D"] else None
     dbias_sum = torch.zeros(dim, dtype=f) if need["delta_bias"] else None
-    ws = _Workspace(chunk, batch, dim, n, f, adjoint=True)
-    carry = grad_last.to(f) if grad_last is not None else None  # a_{t+1} λ_{t+1} at a chunk's end
+    carry = torch.zeros(batch, dim, groups, GROUP, dtype=f)  # a_{t+1} λ_{t+1} at a chunk's end
+    if grad_last is not None:
+        carry.view(batch, dim, n_pad)[..., :n].copy_(grad_last)
+    threads = min(_threads(), batch * dim)
+    P = threads
+    dA_part = torch.zeros(P, dim, groups, GROUP, dtype=torch.float64)
+    dA_acc = torch.empty(P, GROUP, dtype=f)
+    if length:
+        backward = _kernel("backward", threads)
+        loader = _Loader(u, delta, B, C, delta_bias, softplus, f)
+    start = torch.zeros(batch, dim, groups, GROUP, dtype=f)
+    bufs: dict[int, tuple[Tensor, ...]] = {}
     for c in reversed(range(starts.shape[2])):
         s, e = c * chunk, min((c + 1) * chunk, length)
-        ch = _load_chunk(u, delta, B, C, delta_bias, softplus, s, e, f)
-        ws.H[0].copy_(starts[:, :, c])
-        H, dA = ws.states(ch, A2)  # (T + 1, batch, d_inner, d_state), (T, ...)
+        T = e - s
+        if T not in bufs:
+            bufs[T] = (
+                torch.empty(batch, dim, T, dtype=f),  # ypre
+                torch.empty(batch, dim, T, dtype=f),  # Σ λ B
+                torch.empty(batch, dim, T, dtype=f),  # Σ λ h a A
+                torch.empty(P, batch, groups, T, GROUP, dtype=f),  # dB partials
+                torch.empty(P, batch, groups, T, GROUP, dtype=f),  # dC partials
+                torch.empty(P, 3, T + 1, GROUP, dtype=f),  # states, decays, adjoints of one row
+                torch.empty(batch, dim, T, dtype=f),  # gy
+            )
+        ypre, sum_lb, sum_w, dB_part, dC_part, scratch, gy = bufs[T]
+        ch = loader.load(s, e)
+        start.view(batch, dim, n_pad)[..., :n].copy_(starts[:, :, c])
 
         if grad_y is not None:
-            gt = _time_major(grad_y, s, e, f)  # (T, batch, d_inner)
+            gy.copy_(grad_y[:, :, s:e])
         else:
-            gt = ch.u.new_zeros(ch.u.shape)
+            gy.zero_()
         if z is not None:
-            zt = _time_major(z, s, e, f)
+            zt = z[:, :, s:e].to(f)
             sz = torch.sigmoid(zt)
-            if dz is not None:
-                yt = _sum_over_state(H[1:], ch.C)  # y before the gate
-                if Df is not None:
-                    yt.addcmul_(ch.u, Df)
-                dz[..., s:e].copy_((gt * yt * sz * (1 + zt * (1 - sz))).permute(1, 2, 0))
-            gy = gt * zt * sz  # g · silu(z)
-        else:
-            gy = gt
-
-        lam = ws.adjoints(gy, ch.C, carry)  # (T, batch, d_inner, d_state)
-        carry = dA[0] * lam[0]
-
+            g_raw = gy.clone() if dz is not None else None
+            gy.mul_(zt * sz)  # g · silu(z)
+        want_ypre = dz is not None
+        backward(
+            _np(ch.dt),
+            _np(ch.u),
+            _np(gy),
+            _np(ch.B),
+            _np(ch.C),
+            _np(A2),
+            _np(Af),
+            _np(start),
+            _np(carry),
+            _np(ypre),
+            _np(sum_lb),
+            _np(sum_w),
+            _np(dA_part),
+            _np(dB_part),
+            _np(dC_part),
+            _np(scratch),
+            _np(dA_acc),
+            want_ypre,
+        )
+        if dz is not None:
+            yt = ypre if Df is None else ypre.addcmul_(ch.u, Df[:, None])  # y before the gate
+            dz[:, :, s:e].copy_(g_raw * yt * sz * (1 + zt * (1 - sz)))
         if dC is not None:
-            dC[..., s:e].copy_(torch.einsum("tbd,tbdn->tbn", gy, H[1:]).permute(1, 2, 0))
-        if dD_sum is not None:
-            dD_sum += (gy * ch.u).sum((0, 1))
+            part = dC_part.sum(0) if P > 1 else dC_part[0]
+            dC[:, :, s:e].copy_(part.permute(0, 1, 3, 2).flatten(1, 2)[:, :n])
         if dB is not None:
-            dBt = torch.einsum("tbdn,tbd->tbn", lam, ch.dt * ch.u)
-            dB[..., s:e].copy_(dBt.permute(1, 2, 0))
-        if du is not None or need_ddt:
-            lam_B = _sum_over_state(lam, ch.B)  # Σ_n λ_t B_t
+            part = dB_part.sum(0) if P > 1 else dB_part[0]
+            dB[:, :, s:e].copy_(part.permute(0, 1, 3, 2).flatten(1, 2)[:, :n])
+        if dD_sum is not None:
+            dD_sum += (gy * ch.u).sum((0, 2))
         if du is not None:
-            dut = ch.dt * lam_B
+            dut = ch.dt * sum_lb
             if Df is not None:
-                dut.addcmul_(gy, Df)
-            du[..., s:e].copy_(dut.permute(1, 2, 0))
-        if need_ddt or dA_sum is not None:
-            w = dA.mul_(lam).mul_(H[:-1])  # λ_t a_t h_{t-1}, in place: a_t is no longer needed
+                dut.addcmul_(gy, Df[:, None])
+            du[:, :, s:e].copy_(dut)
         if need_ddt:
-            # Σ_n w A as mul + sum (into λ's buffer, now free): einsum would first copy w into a
-            # channel-batched layout
-            ddt = torch.mul(w, Af, out=lam).sum(-1).addcmul_(lam_B, ch.u)  # (T, batch, d_inner)
+            ddt = sum_w.addcmul_(sum_lb, ch.u)  # ∂Δ
             if softplus:
                 # softplus' = σ, with F.softplus's threshold so that results match the reference
                 ddt = torch.ops.aten.softplus_backward(ddt, ch.dt_raw, 1, 20)
             if ddelta is not None:
-                ddelta[..., s:e].copy_(ddt.permute(1, 2, 0))
+                ddelta[:, :, s:e].copy_(ddt)
             if dbias_sum is not None:
-                dbias_sum += ddt.sum((0, 1))
-        if dA_sum is not None:
-            dA_sum += w.mul_(ch.dt[..., None]).sum((0, 1))
+                dbias_sum += ddt.sum((0, 2))
 
+    dA = dA_part.sum(0).flatten(1)[:, :n] if need["A"] else None
     return {
         "u": du,
         "delta": ddelta,
-        "A": dA_sum.to(A.dtype) if dA_sum is not None else None,
+        "A": dA.to(A.dtype) if dA is not None else None,
         "B": dB,
         "C": dC,
         "D": dD_sum.to(D.dtype) if dD_sum is not None else None,
         "z": dz,
         "delta_bias": dbias_sum.to(delta_bias.dtype) if dbias_sum is not None else None,
-        "initial_state": carry if need["initial_state"] else None,  # ∂h_{-1} = a_0 λ_0
+        # ∂h_{-1} = a_0 λ_0
+        "initial_state": carry.flatten(2)[..., :n].clone() if need["initial_state"] else None,
     }
 
 
