@@ -123,8 +123,10 @@ class ModelConfig:
         ):
             raise ValueError(f"model.attn_every={self.attn_every}: expected a whole number >= 1")
         if self.attn_layers is not None:
-            layers = list(self.attn_layers)
-            if not all(isinstance(i, int) and not isinstance(i, bool) for i in layers):
+            layers = self.attn_layers
+            if not isinstance(layers, list | tuple) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in layers
+            ):
                 raise ValueError(f"model.attn_layers={layers}: expected block numbers, e.g. [1,3]")
             outside = [i for i in layers if not 0 <= i < self.n_layer]
             if outside:

@@ -51,6 +51,7 @@ def test_attention_placement():
         (dict(variant="causal", attn_layers=[1]), "use model.variant=hybrid"),
         (dict(variant="transformer", attn_every=2), "every block of a transformer"),
         (dict(variant="hybrid", attn_every=0), "model.attn_every=0"),
+        (dict(variant="hybrid", attn_layers=3), "expected block numbers"),
         (dict(variant="hybrid", n_heads=3), "must divide d_model"),
     ],
 )
