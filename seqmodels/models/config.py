@@ -12,8 +12,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-# causal: backbone.py; bidirectional: bidirectional.py; rc_equivariant: rc_equivariant.py
-VARIANTS = ("causal", "bidirectional", "rc_equivariant")
+# causal: causal.py; bidirectional: bidirectional.py; rc_equivariant: rc_equivariant.py;
+# hybrid (SSM and attention blocks) and transformer (attention blocks): causal.py with hybrid.py
+VARIANTS = ("causal", "bidirectional", "rc_equivariant", "hybrid", "transformer")
+# the variants that read left to right with a carried state: language models, step, generation
+CAUSAL_VARIANTS = ("causal", "hybrid", "transformer")
+# the variants whose blocks may be attention blocks (an rc_equivariant model is a causal reader
+# of both strands, so its reader may be a hybrid: docs/attention.md)
+ATTENTION_VARIANTS = ("hybrid", "transformer", "rc_equivariant")
+# hybrid without attn_layers or attn_every: every second block is an attention block
+DEFAULT_ATTN_EVERY = 2
+# n_heads=auto: heads of this many channels (fewer when d_model is smaller)
+AUTO_HEAD_DIM = 32
 
 
 @dataclass
@@ -49,6 +59,19 @@ class ModelConfig:
     # than CHECKPOINT_AUTO_ABOVE tokens (block.py)
     checkpointing: bool | str = "auto"
 
+    # attention blocks (models/attention.py; docs/attention.md). hybrid: the blocks given by
+    # attn_layers (0-based), or every attn_every-th counted back from the last block (default 2);
+    # transformer: every block. attn_window: a sliding window of that many tokens, "full", or
+    # "auto" (the training window length, which the task fills in)
+    attn_layers: list[int] | None = None
+    attn_every: int | None = None
+    attn_window: int | str | None = "auto"
+    n_heads: int | str = "auto"
+    # the MLP's hidden width as a multiple of d_model; "auto": the width that gives an attention
+    # block the parameters of an SSM block of this config, so that variants compare at equal size
+    mlp_ratio: float | str = "auto"
+    rope_base: float = 10000.0
+
     # derived in __post_init__
     d_inner: int = field(init=False)
     padded_vocab_size: int = field(init=False)
@@ -77,8 +100,122 @@ class ModelConfig:
         self.d_inner = self.expand * self.d_model
         if self.dt_rank == "auto":
             self.dt_rank = math.ceil(self.d_model / 16)
+        self._check_attention()
         multiple = self.pad_vocab_size_multiple
         self.padded_vocab_size = math.ceil(self.vocab_size / multiple) * multiple
+
+    def _check_attention(self) -> None:
+        placed = [name for name in ("attn_layers", "attn_every") if getattr(self, name) is not None]
+        if placed and self.variant not in ATTENTION_VARIANTS:
+            why = {
+                "causal": "use model.variant=hybrid for SSM blocks with attention blocks",
+                "bidirectional": "a bidirectional hybrid is not supported (its attention would "
+                "read ahead, so a record could not be streamed with a carried state); use "
+                "model.variant=rc_equivariant, whose causal hybrid reads both strands",
+            }[self.variant]
+            raise ValueError(f"model.{placed[0]}: {self.variant} has no attention blocks: {why}")
+        if self.variant == "transformer" and placed:
+            raise ValueError(f"model.{placed[0]}: every block of a transformer is attention")
+        if len(placed) == 2:
+            raise ValueError("model.attn_layers and model.attn_every: set one of them, not both")
+        if self.attn_every is not None and (
+            not isinstance(self.attn_every, int) or self.attn_every < 1
+        ):
+            raise ValueError(f"model.attn_every={self.attn_every}: expected a whole number >= 1")
+        if self.attn_layers is not None:
+            layers = self.attn_layers
+            if not isinstance(layers, list | tuple) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in layers
+            ):
+                raise ValueError(f"model.attn_layers={layers}: expected block numbers, e.g. [1,3]")
+            outside = [i for i in layers if not 0 <= i < self.n_layer]
+            if outside:
+                raise ValueError(
+                    f"model.attn_layers={layers}: block {outside[0]} is outside the depth "
+                    f"(n_layer={self.n_layer}: blocks 0 to {self.n_layer - 1})"
+                )
+            self.attn_layers = sorted(set(layers))
+        window = self.attn_window
+        if window is None:
+            self.attn_window = window = "full"
+        if window not in ("auto", "full") and (
+            isinstance(window, bool) or not isinstance(window, int) or window < 1
+        ):
+            raise ValueError(
+                f"model.attn_window={window!r}: expected a positive whole number of tokens, "
+                "full, or auto (the training window length)"
+            )
+        heads = self.n_heads
+        if heads != "auto" and (isinstance(heads, bool) or not isinstance(heads, int) or heads < 1):
+            raise ValueError(f"model.n_heads={heads!r}: expected a whole number >= 1 or auto")
+        ratio = self.mlp_ratio
+        if ratio != "auto" and (
+            isinstance(ratio, bool) or not isinstance(ratio, int | float) or not ratio > 0
+        ):
+            raise ValueError(f"model.mlp_ratio={ratio!r}: expected a number > 0 or auto")
+        if self.attention_layers():
+            if self.d_model % self.heads or (self.d_model // self.heads) % 2:
+                raise ValueError(
+                    f"model.n_heads={self.heads} must divide d_model={self.d_model} into heads "
+                    "of an even size (rotary embeddings rotate pairs of channels)"
+                )
+
+    def attention_layers(self) -> list[int]:
+        """The blocks (0-based) that are attention blocks; the rest are SSM blocks."""
+        if self.variant == "transformer":
+            return list(range(self.n_layer))
+        if self.variant not in ATTENTION_VARIANTS:
+            return []
+        if self.attn_layers is not None:
+            return list(self.attn_layers)
+        every = self.attn_every
+        if every is None:
+            if self.variant != "hybrid":
+                return []  # rc_equivariant without attention fields: the SSM model
+            every = DEFAULT_ATTN_EVERY
+        return [i for i in range(self.n_layer) if (self.n_layer - 1 - i) % every == 0]
+
+    @property
+    def heads(self) -> int:
+        if self.n_heads == "auto":
+            return max(1, self.d_model // AUTO_HEAD_DIM)
+        return self.n_heads
+
+    @property
+    def window(self) -> int | None:
+        """The attention window in tokens, None for full attention."""
+        if self.attn_window == "auto":
+            raise ValueError(
+                "model.attn_window=auto is the training window length, which the task fills in: "
+                "set model.attn_window to a number of tokens, or full"
+            )
+        return None if self.attn_window == "full" else self.attn_window
+
+    def with_window(self, train_len: int) -> ModelConfig:
+        """This config with attn_window=auto resolved to the training window length."""
+        if self.attn_window != "auto" or not self.attention_layers():
+            return self
+        return ModelConfig.from_dict({**self.to_dict(), "attn_window": int(train_len)})
+
+    def ssm_block_params(self) -> int:
+        """The parameters of one SSM block (mixer.py and its norm)."""
+        D, ED, N, R = self.d_model, self.d_inner, self.d_state, self.dt_rank
+        in_proj = D * 2 * ED + (2 * ED if self.bias else 0)
+        conv = ED * self.d_conv + (ED if self.conv_bias else 0)
+        out_proj = ED * D + (D if self.bias else 0)
+        return in_proj + conv + ED * (R + 2 * N) + R * ED + ED + out_proj + ED * N + ED + D
+
+    @property
+    def mlp_hidden(self) -> int:
+        """The MLP's hidden width: mlp_ratio · d_model, or with auto the width (a multiple of 8)
+        at which an attention block has about the parameters of an SSM block."""
+        D = self.d_model
+        if self.mlp_ratio != "auto":
+            return max(1, round(self.mlp_ratio * D))
+        attention = 4 * D * D + (4 * D if self.bias else 0) + 2 * D  # q, k, v, out; two norms
+        per_hidden = 2 * D + (1 if self.bias else 0)
+        rest = self.ssm_block_params() - attention - (D if self.bias else 0)
+        return max(8, round(rest / per_hidden / 8) * 8)
 
     def mixer_kwargs(self) -> dict[str, Any]:
         """The MambaMixer arguments besides d_model."""

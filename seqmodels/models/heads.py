@@ -12,8 +12,8 @@ import torch
 from torch import Tensor, nn
 
 from seqmodels.models.backbones import build_backbone
-from seqmodels.models.backbones.causal import BackboneState, MambaBackbone
-from seqmodels.models.config import ModelConfig
+from seqmodels.models.backbones.causal import BackboneState
+from seqmodels.models.config import CAUSAL_VARIANTS, ModelConfig
 from seqmodels.models.reverse import reverse_complement_ids
 
 POOLINGS = ("mean", "last")
@@ -76,10 +76,13 @@ class LanguageModel(nn.Module):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
-        if config.variant != "causal":
-            raise ValueError(f"a language model needs a causal backbone, not {config.variant}")
+        if config.variant not in CAUSAL_VARIANTS:
+            raise ValueError(
+                f"a language model needs a causal backbone ({', '.join(CAUSAL_VARIANTS)}), "
+                f"not {config.variant}"
+            )
         self.config = config
-        self.backbone = MambaBackbone(config)
+        self.backbone = build_backbone(config)
         self.lm_head = nn.Linear(config.d_model, config.padded_vocab_size, bias=False)
         self.lm_head.weight = self.backbone.embedding.weight
 

@@ -7,6 +7,9 @@ floating-point summation order:
 
 - causal: the backbone runs segment after segment carrying its state (each mixer's conv window
   and SSM state, backbone.py), which is exactly one pass. Memory: one segment's activations.
+  Attention blocks (hybrid, transformer) carry a KV cache: with a sliding window W it holds W
+  tokens, so memory stays bounded; full attention keeps every token read so far, so a record
+  whose cache would pass FULL_ATTENTION_BUDGET bytes is refused (check_attention_memory).
 - rc_equivariant: the causal reader on the sequence and on its reverse complement, both carried
   (the reverse complement is read from the sequence's end). Mean pooling of its features is the
   sum of the two strands' means (rc_equivariant.py).
@@ -28,6 +31,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from seqmodels.errors import UserError
 from seqmodels.models.backbones.bidirectional import BidirectionalBackbone
 from seqmodels.models.backbones.causal import BackboneState, MambaBackbone
 from seqmodels.models.backbones.rc_equivariant import RCEquivariantBackbone
@@ -45,6 +49,9 @@ def default_segment(device: torch.device | str) -> int:
     """The segment length used when none is given, for a model on `device`."""
     return DEFAULT_SEGMENT if torch.device(device).type == "cpu" else DEFAULT_SEGMENT_GPU
 
+
+# the most bytes the KV caches of full-attention blocks may hold when a record is streamed
+FULL_ATTENTION_BUDGET = 4 * 2**30
 
 Reader = Callable[[int, int], Tensor]  # (start, end) → token ids (batch, end - start), int64
 Progress = Callable[[float], None]  # called with the fraction of the work done, 0 … 1
@@ -108,6 +115,22 @@ def _param(module: nn.Module) -> Tensor:
     return next(module.parameters())
 
 
+def check_attention_memory(backbone: nn.Module, batch: int, length: int) -> None:
+    """A UserError if the full-attention KV caches of `batch` sequences of `length` tokens would
+    hold more than FULL_ATTENTION_BUDGET bytes (windowed attention holds W tokens: no limit)."""
+    config = getattr(backbone, "config", None)
+    if config is None or not config.attention_layers() or config.window is not None:
+        return
+    itemsize = _param(backbone).element_size()
+    need = 2 * len(config.attention_layers()) * batch * length * config.d_model * itemsize
+    if need > FULL_ATTENTION_BUDGET:
+        raise UserError(
+            f"full attention keeps every token in its KV cache: {length:,} tokens need "
+            f"{need / 2**30:.1f} GiB (limit {FULL_ATTENTION_BUDGET / 2**30:.0f} GiB); train "
+            "with a sliding window (model.attn_window=N) to read records of any length"
+        )
+
+
 def _causal(
     backbone: MambaBackbone, read: Reader, length: int, pool: _Pool, segment: int, progress
 ) -> None:
@@ -115,6 +138,8 @@ def _causal(
     for start, end in _segments(length, segment):
         ids = read(start, end)
         if state is None:
+            if length > segment:  # one segment is one pass, with no cache to grow
+                check_attention_memory(backbone, ids.shape[0], length)
             weight = _param(backbone)
             state = backbone.allocate_inference_cache(ids.shape[0], weight.device, weight.dtype)
         hidden, state = backbone(ids, state)

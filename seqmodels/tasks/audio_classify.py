@@ -57,7 +57,7 @@ def build_module(
         card = ModelCard(
             kind="classifier",
             task=cfg.task.name,
-            model=model_config(cfg, vocab_size=CLASSES).to_dict(),
+            model=model_config(cfg, datamodule.clip_len, vocab_size=CLASSES).to_dict(),
             class_names=datamodule.class_names,
             pooling=cfg.head.pooling,
             alphabet="mulaw",

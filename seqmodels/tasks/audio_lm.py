@@ -18,6 +18,7 @@ from seqmodels.data.audio.lm import AudioLMDataModule
 from seqmodels.data.audio.mulaw import CLASSES
 from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
+from seqmodels.models.config import CAUSAL_VARIANTS
 from seqmodels.tasks.audio_baselines import audio_baselines
 from seqmodels.tasks.config import model_config
 from seqmodels.tasks.language_model import LanguageModelTask
@@ -68,10 +69,10 @@ def build_module(
 ) -> AudioLMTask:
     if card is None:
         model = model_config(cfg, vocab_size=CLASSES)
-        if model.variant != "causal":
+        if model.variant not in CAUSAL_VARIANTS:
             raise UserError(
                 f"task=audio_lm predicts each sample from the ones before it: it needs "
-                f"model.variant=causal, not {model.variant}"
+                f"model.variant=causal, hybrid or transformer, not {model.variant}"
             )
         card = ModelCard(
             kind="lm",

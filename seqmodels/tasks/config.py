@@ -14,23 +14,28 @@ from seqmodels.models import ModelConfig
 from seqmodels.overrides import check_value
 
 
-def model_config(cfg: DictConfig, **fixed: Any) -> ModelConfig:
+def model_config(cfg: DictConfig, train_len: int | None = None, **fixed: Any) -> ModelConfig:
     """The backbone config: the preset named in cfg.model, then every non-null field set there,
-    then `fixed` (what the data decides, such as the vocabulary size)."""
+    then `fixed` (what the data decides, such as the vocabulary size). model.attn_window=auto
+    becomes the training window length: `train_len`, else data.train_seq_len or data.seq_len."""
     fields = {k: v for k, v in OmegaConf.to_container(cfg.model).items() if v is not None}
     preset = fields.pop("preset")
     try:
         defaults = ModelConfig.preset(preset)
         for key, value in fields.items():  # model.d_model=1.5: the preset's types are the schema
             check_value(f"model.{key}", value, getattr(defaults, key, None))
-        return ModelConfig.preset(preset, **{**fields, **fixed})
+        config = ModelConfig.preset(preset, **{**fields, **fixed})
+        data = cfg.get("data") or {}
+        train_len = train_len or data.get("train_seq_len") or data.get("seq_len")
+        return config if train_len is None else config.with_window(train_len)
     except (TypeError, ValueError) as error:
         raise UserError(f"model: {error}") from None
 
 
 def dna_classifier_card(cfg: DictConfig, class_names: list[str], seq_len: int) -> ModelCard:
     """The card of a new DNA classifier for this run."""
-    model = model_config(cfg, vocab_size=VOCAB_SIZE, complement=COMPLEMENT)
+    train_len = cfg.data.get("train_seq_len") or seq_len
+    model = model_config(cfg, train_len, vocab_size=VOCAB_SIZE, complement=COMPLEMENT)
     if model.variant == "rc_equivariant" and cfg.head.pooling != "mean":
         raise UserError(
             f"head.pooling={cfg.head.pooling} is not RC-invariant (the last base of a sequence is "

@@ -14,6 +14,7 @@ from seqmodels.data.dna.pretrain import DnaPretrainDataModule
 from seqmodels.data.dna.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
 from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
+from seqmodels.models.config import CAUSAL_VARIANTS
 from seqmodels.tasks.config import model_config
 from seqmodels.tasks.language_model import LanguageModelTask
 from seqmodels.tasks.seq_len_warmup import SequenceLengthWarmup, warmup_stages
@@ -52,7 +53,7 @@ def build_module(
 ) -> DnaPretrainTask:
     if card is None:
         model = model_config(cfg, vocab_size=VOCAB_SIZE, complement=COMPLEMENT)
-        if model.variant != "causal":
+        if model.variant not in CAUSAL_VARIANTS:
             raise UserError(
                 f"task=dna_pretrain trains a causal next-base model, not {model.variant}: "
                 "pretrain with model.variant=causal, then fine-tune any variant with init_from"

@@ -2,8 +2,9 @@
 
 Only the backbone is taken (weights only, never code: seqmodels.models.pretrained); the task's head
 is new. A causal backbone (task=dna_pretrain, or any causal or rc_equivariant classifier) can
-start every backbone variant (seqmodels.models.backbones). Its shape must be this run's: another
-d_model, depth, state size or vocabulary is an error that names the fields. Options
+start every backbone variant (seqmodels.models.backbones); an SSM model starts the SSM blocks of
+a hybrid, whose attention blocks are new (named when the run starts). Its shape must be this
+run's: another d_model, depth, state size or vocabulary is an error that names the fields. Options
 (`finetune.*`): freeze the backbone and train the head only, or scale the backbone's learning
 rate down (the optimiser reads `_lr_scale` from each parameter, seqmodels.tasks.optim).
 """
@@ -13,7 +14,8 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from seqmodels.errors import UserError
-from seqmodels.models import ModelConfig, convert_backbone_state
+from seqmodels.models import ModelConfig
+from seqmodels.models.backbones import map_backbone_state
 from seqmodels.models.pretrained import load_pretrained
 from seqmodels.tasks.base import SequenceTask
 
@@ -63,11 +65,24 @@ def init_from(module: SequenceTask, cfg: DictConfig) -> None:
             f"{', '.join(differ)}: choose the same model (e.g. model.d_model=...) as the source run"
         )
     try:
-        state = convert_backbone_state(source.backbone.state_dict(), have.variant, want.variant)
+        state, new = map_backbone_state(source.backbone.state_dict(), have, want)
     except ValueError as error:
         raise UserError(f"init_from={cfg.init_from}: {error}") from None
     backbone = module.model.backbone
-    backbone.load_state_dict(state)
+    prefixes = tuple(f"layers.{i}." for i in new)
+    try:
+        missing, unexpected = backbone.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # an attention block of another width (model.mlp_ratio)
+        first = str(error).strip().splitlines()[-1].strip()
+        raise UserError(f"init_from={cfg.init_from}: its blocks do not map: {first}") from None
+    if unexpected or any(not key.startswith(prefixes) for key in missing):
+        raise UserError(f"init_from={cfg.init_from}: its blocks do not map onto this model")
+    if new:
+        blocks = ", ".join(map(str, new))
+        print(
+            f"init_from: attention blocks {blocks} are new (trained from scratch); the other "
+            f"blocks start from {cfg.init_from}"
+        )
     if freeze:
         backbone.requires_grad_(False)
     else:

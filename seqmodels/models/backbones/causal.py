@@ -1,4 +1,7 @@
-"""The backbone: token embedding, a stack of Mamba blocks, and the final norm.
+"""The causal backbone: token embedding, a stack of blocks, and the final norm.
+
+The blocks are Mamba blocks, or for model.variant=hybrid/transformer attention blocks among or
+instead of them (hybrid.py); every kind carries its own state, so what follows holds for all.
 
 `forward(ids)` maps tokens to hidden states. Given a state (from `allocate_inference_cache`, or
 returned by an earlier call), it continues from it and returns the next one, so that for a causal
@@ -13,11 +16,13 @@ import math
 import torch
 from torch import Tensor, nn
 
-from seqmodels.models.block import Block, checkpointing_on, final_norm, run_block
+from seqmodels.models.attention import KVCache
+from seqmodels.models.backbones.hybrid import causal_blocks
+from seqmodels.models.block import checkpointing_on, final_norm, run_block
 from seqmodels.models.config import ModelConfig
-from seqmodels.models.mixer import MambaMixer, MixerState
+from seqmodels.models.mixer import MixerState
 
-BackboneState = list[MixerState]
+BackboneState = list[MixerState | KVCache]
 
 
 def init_weights(backbone: nn.Module, out_projs: list[nn.Linear]) -> None:
@@ -40,16 +45,9 @@ class MambaBackbone(nn.Module):
         self.config = config
         factory = {"device": device, "dtype": dtype}
         self.embedding = nn.Embedding(config.padded_vocab_size, config.d_model, **factory)
-        self.layers = nn.ModuleList(
-            Block(
-                MambaMixer(config.d_model, **config.mixer_kwargs(), **factory),
-                norm_eps=config.norm_eps,
-                residual_in_fp32=config.residual_in_fp32,
-            )
-            for _ in range(config.n_layer)
-        )
+        self.layers, out_projs = causal_blocks(config, factory)
         self.norm_f = nn.RMSNorm(config.d_model, eps=config.norm_eps, **factory)
-        init_weights(self, [layer.mixer.out_proj for layer in self.layers])
+        init_weights(self, out_projs)
 
     def forward(
         self, input_ids: Tensor, state: BackboneState | None = None
