@@ -6,7 +6,7 @@ train: one optimiser step (forward, next-token cross-entropy, backward, AdamW) o
   bf16-mixed. One untimed step at L first (Triton compilation and autotuning, allocator); then
   the time of the next step, tokens/s, and torch.cuda.max_memory_allocated during it.
 generate: samples/s of the audio-small language model's recurrent sampling loop
-  (seqmodels.tasks.generate.sample) at --batch sequences, after a warm-up.
+  (seqmodels.commands.generate.sample) at --batch sequences, after a warm-up.
 
 Usage: python benchmarks/device_check.py train [--lengths 65536,1048576] [--dry-run]
        python benchmarks/device_check.py generate [--batch 64] [--steps 2000] [--dry-run]
@@ -22,9 +22,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from seqmodels.data.tokens import COMPLEMENT, VOCAB_SIZE
+from seqmodels.commands.generate import sample
+from seqmodels.data.dna.tokens import COMPLEMENT, VOCAB_SIZE
 from seqmodels.models import LanguageModel, ModelConfig
-from seqmodels.tasks.generate import sample
 
 
 def synchronize(device: str) -> None:
