@@ -18,6 +18,7 @@ from torch import nn
 from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write, read_checkpoint
 from seqmodels.models import LanguageModel, ModelConfig, SequenceClassifier
+from seqmodels.models.mamba_checkpoint import Alphabet, is_mamba_config, load_mamba_checkpoint
 
 FORMAT = "seqmodels-model"
 CONFIG_NAME = "config.json"
@@ -84,14 +85,19 @@ def resolve_model_path(path: str | Path) -> Path:
     raise UserError(f"{path}: no such run, model directory or checkpoint")
 
 
-def load_pretrained(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Load a model (eval mode, on the CPU) and its description from a run, model dir or .ckpt."""
+def load_pretrained(
+    path: str | Path, alphabet: Alphabet | None = None, token_map: dict | str | None = None
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Load a model (eval mode, on the CPU) and its description from a run, model dir or .ckpt;
+    or from a mamba_ssm checkpoint folder, its tokens mapped onto `alphabet` (mamba_checkpoint)."""
     path = resolve_model_path(path)
     if path.is_dir():
         try:
             info = json.loads((path / CONFIG_NAME).read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise UserError(f"{path / CONFIG_NAME}: not valid JSON ({error})") from None
+        if isinstance(info, dict) and is_mamba_config(info):
+            return load_mamba_checkpoint(path, alphabet, token_map)
         if info.get("format") != FORMAT:
             raise UserError(f"{path / CONFIG_NAME}: not a seqmodels model description")
         model = build_model(info)
