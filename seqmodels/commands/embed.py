@@ -1,0 +1,150 @@
+"""`seqmodels embed`: the pooled backbone output of every window or record of FASTA files.
+
+For each input file, writes <out>/<name>.embeddings.npy ((n, d_model), float16 or float32) and
+<out>/<name>.index.tsv (file, record, start, end: which bases row i of the array pools; 0-based,
+end exclusive), the array filled batch by batch in a memory-mapped temporary file and renamed
+when complete, then the index, so a killed run never leaves a partial pair that looks whole.
+Works for classifiers and language models alike (seqmodels.inference.embed), including a
+mamba_ssm checkpoint folder (its tokens mapped by `token_map=` or its tokenizer files).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from seqmodels.commands.predict_dna import FASTA_SUFFIX, positive_int
+from seqmodels.data.dna.genome_store import GenomeStore
+from seqmodels.errors import UserError
+from seqmodels.inference.dna import RECORD
+from seqmodels.inference.embed import EmbeddingRow, check_pooling, count_rows, iter_embeddings
+from seqmodels.inference.load import load_model
+from seqmodels.io.atomic import atomic_write
+from seqmodels.training.runs import latest_run
+
+EMBED_OPTIONS = (
+    "ckpt",
+    "window",
+    "stride",
+    "pooling",
+    "dtype",
+    "out",
+    "batch_size",
+    "segment",
+    "cache_dir",
+    "token_map",
+)
+DTYPES = {"float16": np.float16, "float32": np.float32}
+
+
+# What this command reads of a model's description, in one place.
+def _alphabet(info: dict[str, Any]) -> str | None:
+    return info.get("alphabet")
+
+
+def _seq_len(info: dict[str, Any]) -> int | None:
+    return info.get("seq_len")
+
+
+def dna_model(ckpt: str | None, token_map: str | None, command: str):
+    """A DNA model (classifier or language model) from ckpt, default runs/dna_species/latest."""
+    model, info = load_model(ckpt or latest_run("runs", "dna_species"), token_map)
+    if _alphabet(info) != "dna":
+        raise UserError(f"{command} reads DNA: {ckpt} is a {_alphabet(info)} model")
+    return model, info
+
+
+def window_option(window: int | str | None, info: dict[str, Any], ckpt: str | None) -> int | str:
+    """window=N or window=record; by default the model's training length."""
+    if window == RECORD:
+        return RECORD
+    if window is None:
+        if _seq_len(info) is None:
+            raise UserError(
+                f"window=: {ckpt} does not record the length it was trained on: "
+                "give window=N (bases) or window=record"
+            )
+        return int(_seq_len(info))
+    try:
+        return positive_int("window", window)
+    except UserError:
+        raise UserError(
+            f"window={window!r}: expected a whole number >= 1, or record (each record whole)"
+        ) from None
+
+
+def write_index(path: Path, rows: list[EmbeddingRow]) -> None:
+    lines = ["file\trecord\tstart\tend\n"]
+    lines += [f"{r.file}\t{r.record}\t{r.start}\t{r.end}\n" for r in rows]
+    atomic_write(path, lambda tmp: tmp.write_text("".join(lines)))
+
+
+def embed_command(
+    files: list[str],
+    ckpt: str | None = None,
+    window: int | str | None = None,
+    stride: int | None = None,
+    pooling: str = "mean",
+    dtype: str = "float16",
+    out: str = "embeddings",
+    batch_size: int = 64,
+    segment: int | None = None,
+    cache_dir: str | None = None,
+    token_map: str | None = None,
+) -> list[Path]:
+    """`seqmodels embed FILE...`: write <out>/<name>.embeddings.npy and <name>.index.tsv."""
+    if not files:
+        raise UserError("embed needs at least one FASTA file: seqmodels embed genome.fa ckpt=RUN")
+    if dtype not in DTYPES:
+        raise UserError(f"dtype={dtype!r}: choose one of {', '.join(DTYPES)}")
+    model, info = dna_model(ckpt, token_map, "embed")
+    check_pooling(model, pooling)
+    window = window_option(window, info, ckpt)
+    if window == RECORD:
+        if stride is not None:
+            raise UserError("stride= has no meaning with window=record (one pass per record)")
+    else:
+        stride = positive_int("stride", stride or window)
+        if stride > window:
+            raise UserError(
+                f"stride={stride} is larger than window={window}: bases would be skipped"
+            )
+    segment = None if segment is None else positive_int("segment", segment)
+    batch_size = positive_int("batch_size", batch_size)
+    stores = [GenomeStore.open(path, cache_dir) for path in files]  # check every file first
+    model.to("cuda" if torch.cuda.is_available() else "cpu")
+    out_dir = Path(out).expanduser()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    width = model.config.d_model
+    console = Console()
+    written: list[Path] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
+        for store in stores:
+            name = FASTA_SUFFIX.sub("", store.path.name) or store.path.name
+            rows: list[EmbeddingRow] = []
+
+            def write(tmp: Path, store=store, rows=rows) -> None:
+                shape = (count_rows(store, window, stride), width)
+                array = np.lib.format.open_memmap(tmp, "w+", DTYPES[dtype], shape)
+                batches = iter_embeddings(
+                    model, store, window, stride, pooling, batch_size, segment, bar
+                )
+                for where, batch in batches:
+                    array[len(rows) : len(rows) + len(where)] = batch
+                    rows += where
+                array.flush()
+                del array  # unmapped before atomic_write renames the file
+
+            array_path = out_dir / f"{name}.embeddings.npy"
+            index_path = out_dir / f"{name}.index.tsv"
+            atomic_write(array_path, write)
+            write_index(index_path, rows)
+            written += [array_path, index_path]
+            console.print(f"{store.path.name}: {len(rows)} embeddings of {width} ({dtype})")
+    console.print("wrote " + ", ".join(str(p) for p in written))
+    return written

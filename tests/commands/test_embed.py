@@ -1,0 +1,85 @@
+"""`seqmodels embed`: the files it writes, what they hold, one-line errors that write nothing."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seqmodels.api import load
+from seqmodels.cli import main
+from seqmodels.data.dna.tokens import COMPLEMENT, PAD_ID, VOCAB_SIZE
+from seqmodels.models import ModelConfig
+from seqmodels.models.pretrained import build_model, save_pretrained
+
+TINY = Path(__file__).parents[1] / "fixtures" / "tiny.fa"  # records of 23, 16 and 10 bases
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A tiny DNA language model, saved as `seqmodels export` writes it."""
+    config = ModelConfig(
+        d_model=16, n_layer=2, d_state=4, vocab_size=VOCAB_SIZE, complement=COMPLEMENT
+    )
+    info = {"kind": "lm", "model": config.to_dict(), "alphabet": "dna", "pad_id": PAD_ID}
+    info |= {"unit": "base", "seq_len": 8}
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("lm") / "model"
+    return save_pretrained(folder, build_model(info), info)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEQMODELS_CACHE", str(tmp_path / "cache"))
+
+
+def test_embed_writes_the_array_and_its_index(model_dir, tmp_path):
+    out = tmp_path / "emb"
+    assert main(["embed", str(TINY), f"ckpt={model_dir}", "stride=4", f"out={out}"]) == 0
+    array = np.load(out / "tiny.embeddings.npy")
+    lines = (out / "tiny.index.tsv").read_text().splitlines()
+    assert lines[0] == "file\trecord\tstart\tend"
+    assert lines[1:3] == ["tiny.fa\tchr1\t0\t8", "tiny.fa\tchr1\t4\t12"]
+    assert array.dtype == np.float16 and array.shape == (len(lines) - 1, 16)
+    expected, rows = load(model_dir).embed(TINY, stride=4)  # the Python API: the same numbers
+    assert len(rows) == len(array)
+    np.testing.assert_allclose(array, expected.astype(np.float16), rtol=1e-3, atol=1e-3)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_embed_whole_records_in_float32(model_dir, tmp_path):
+    out = tmp_path / "emb"
+    args = ["embed", str(TINY), f"ckpt={model_dir}", "window=record", "dtype=float32"]
+    assert main([*args, "pooling=last", "segment=5", f"out={out}"]) == 0
+    array = np.load(out / "tiny.embeddings.npy")
+    assert array.dtype == np.float32 and array.shape == (3, 16)
+    expected, _ = load(model_dir).embed(TINY, window="record", pooling="last")
+    np.testing.assert_allclose(array, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["dtype=float64"], "dtype='float64': choose one of float16, float32"),
+        (["pooling=max"], "pooling='max': choose one of mean, last"),
+        (["window=0"], "window='0': expected a whole number >= 1, or record"),
+        (["window=4", "stride=8"], "stride=8 is larger than window=4"),
+        (["window=record", "stride=2"], "stride= has no meaning with window=record"),
+        (["colour=red"], "unknown embed option 'colour'"),
+        (["missing.fa"], "FASTA file not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(model_dir, tmp_path, capsys, options, message):
+    out = tmp_path / "emb"
+    files = [str(TINY)] + [o for o in options if "=" not in o]
+    pairs = [o for o in options if "=" in o]
+    assert main(["embed", *files, f"ckpt={model_dir}", f"out={out}", *pairs]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_embed_needs_a_file(capsys):
+    assert main(["embed"]) == 2
+    assert "at least one FASTA file" in capsys.readouterr().err
