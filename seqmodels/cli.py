@@ -42,7 +42,8 @@ commands:
   score-variants VCF... genome=FASTA [ckpt=RUN_OR_FILE] [window=N] [out=variant_scores]
                                       effect of each VCF ALT allele: class probability
                                       changes (classifier) or log-likelihood ratio (LM)
-                                      default ckpt (embed, score-variants): runs/dna_species/latest
+                                      default ckpt (embed, score-variants): runs/dna_species/
+                                      latest; ckpt= also takes a mamba_ssm checkpoint folder
   generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=generated]
            [batch_size=B] [seed=S] [compile=auto|true|false]
                                       sample audio from an audio_lm model in recurrent mode;

@@ -83,3 +83,32 @@ def test_bad_input_is_one_line_and_writes_nothing(model_dir, tmp_path, capsys, o
 def test_embed_needs_a_file(capsys):
     assert main(["embed"]) == 2
     assert "at least one FASTA file" in capsys.readouterr().err
+
+
+def test_a_mamba_ssm_checkpoint_needs_a_window(model_dir, tmp_path, capsys):
+    """Our language model's weights in the mamba_ssm layout (the same names) embed the same."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from seqmodels.models.pretrained import load_pretrained
+
+    model, info = load_pretrained(model_dir)
+    folder = tmp_path / "mamba"
+    folder.mkdir()
+    config = {"d_model": 16, "n_layer": 2, "vocab_size": 6, "ssm_cfg": {"d_state": 4}}
+    (folder / "config.json").write_text(json.dumps(config | {"pad_vocab_size_multiple": 8}))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+    (folder / "vocab.json").write_text(
+        json.dumps({"<pad>": 0, "A": 1, "C": 2, "G": 3, "T": 4, "N": 5})
+    )
+    assert main(["embed", str(TINY), f"ckpt={folder}", "out=a"]) == 2
+    assert "give window=N" in capsys.readouterr().err
+    assert main(["embed", str(TINY), f"ckpt={folder}", "window=8", "out=a", "dtype=float32"]) == 0
+    assert (
+        main(["embed", str(TINY), f"ckpt={model_dir}", "window=8", "out=b", "dtype=float32"]) == 0
+    )
+    np.testing.assert_allclose(
+        np.load("a/tiny.embeddings.npy"), np.load("b/tiny.embeddings.npy"), rtol=1e-5, atol=1e-6
+    )
