@@ -52,11 +52,13 @@ def _seq_len(info: dict[str, Any]) -> int | None:
 
 
 def dna_model(ckpt: str | None, token_map: str | None, command: str):
-    """A DNA model (classifier or language model) from ckpt, default runs/dna_species/latest."""
-    model, info = load_model(ckpt or latest_run("runs", "dna_species"), token_map)
+    """(model, description, where it came from) of a DNA classifier or language model; by
+    default runs/dna_species/latest."""
+    ckpt = str(ckpt or latest_run("runs", "dna_species"))
+    model, info = load_model(ckpt, token_map)
     if _alphabet(info) != "dna":
         raise UserError(f"{command} reads DNA: {ckpt} is a {_alphabet(info)} model")
-    return model, info
+    return model, info, ckpt
 
 
 def window_option(window: int | str | None, info: dict[str, Any], ckpt: str | None) -> int | str:
@@ -102,7 +104,7 @@ def embed_command(
         raise UserError("embed needs at least one FASTA file: seqmodels embed genome.fa ckpt=RUN")
     if dtype not in DTYPES:
         raise UserError(f"dtype={dtype!r}: choose one of {', '.join(DTYPES)}")
-    model, info = dna_model(ckpt, token_map, "embed")
+    model, info, ckpt = dna_model(ckpt, token_map, "embed")
     check_pooling(model, pooling)
     window = window_option(window, info, ckpt)
     if window == RECORD:

@@ -74,7 +74,7 @@ def score_variants_command(
         )
     if not genome:
         raise UserError("score-variants needs genome=FASTA: the reference the VCF is called on")
-    model, info = dna_model(ckpt, token_map, "score-variants")
+    model, info, ckpt = dna_model(ckpt, token_map, "score-variants")
     kind = _kind(info)
     if kind not in ("classifier", "lm"):
         raise UserError(f"{ckpt}: a {kind} model cannot score variants")
