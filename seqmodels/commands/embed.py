@@ -80,6 +80,20 @@ def window_option(window: int | str | None, info: dict[str, Any], ckpt: str | No
         ) from None
 
 
+def output_names(paths: list[Path], pattern, command: str) -> list[str]:
+    """Each input's output name (its file name less `pattern`); two inputs of one name would
+    overwrite each other's results, so that is refused before anything is written."""
+    names = [pattern.sub("", path.name) or path.name for path in paths]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            first = paths[names.index(name)]
+            raise UserError(
+                f"{first.name} and {paths[i].name} would both write {name}.*: "
+                f"run {command} on them separately, with different out= folders"
+            )
+    return names
+
+
 def write_index(path: Path, rows: list[EmbeddingRow]) -> None:
     lines = ["file\trecord\tstart\tend\n"]
     lines += [f"{r.file}\t{r.record}\t{r.start}\t{r.end}\n" for r in rows]
@@ -119,6 +133,7 @@ def embed_command(
     segment = None if segment is None else positive_int("segment", segment)
     batch_size = positive_int("batch_size", batch_size)
     stores = [GenomeStore.open(path, cache_dir) for path in files]  # check every file first
+    names = output_names([store.path for store in stores], FASTA_SUFFIX, "embed")
     model.to("cuda" if torch.cuda.is_available() else "cpu")
     out_dir = Path(out).expanduser()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -126,8 +141,7 @@ def embed_command(
     console = Console()
     written: list[Path] = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()) as bar:
-        for store in stores:
-            name = FASTA_SUFFIX.sub("", store.path.name) or store.path.name
+        for store, name in zip(stores, names, strict=True):
             rows: list[EmbeddingRow] = []
 
             def write(tmp: Path, store=store, rows=rows) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from seqmodels.commands.embed import dna_model, window_option
+from seqmodels.commands.embed import dna_model, output_names, window_option
 from seqmodels.commands.predict_dna import positive_int
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.vcf import read_vcf
@@ -83,6 +83,7 @@ def score_variants_command(
         raise UserError("window=record: variants are scored in windows; give window=N")
     batch_size = positive_int("batch_size", batch_size)
     segment = None if segment is None else positive_int("segment", segment)
+    names = output_names([Path(path) for path in files], VCF_SUFFIX, "score-variants")
     store = GenomeStore.open(genome, cache_dir)
     tables = []
     for path in files:  # every file read and checked before anything is scored
@@ -99,7 +100,7 @@ def score_variants_command(
     out_dir.mkdir(parents=True, exist_ok=True)
     console = Console()
     written = []
-    for path, variants, skipped in tables:
+    for (path, variants, skipped), name in zip(tables, names, strict=True):
         scores = score_variants(
             model, kind, store, variants, window, _pad_id(info), batch_size, segment
         )
@@ -115,7 +116,6 @@ def score_variants_command(
                         f"{values}\n"
                     )
 
-        name = VCF_SUFFIX.sub("", path.name) or path.name
         target = out_dir / f"{name}.scores.tsv"
         atomic_write(target, write)
         written.append(target)

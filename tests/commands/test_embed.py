@@ -68,6 +68,7 @@ def test_embed_whole_records_in_float32(model_dir, tmp_path):
         (["window=record", "stride=2"], "stride= has no meaning with window=record"),
         (["colour=red"], "unknown embed option 'colour'"),
         (["missing.fa"], "FASTA file not found"),
+        ([str(TINY) + ".gz"], "tiny.fa and tiny.fa.gz would both write tiny.*"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(model_dir, tmp_path, capsys, options, message):

@@ -105,6 +105,7 @@ def test_bad_rows_end_in_one_line_and_no_table(models, workdir, capsys, row, mes
         (["v.vcf", "genome=ref.fa", "colour=red"], "unknown score-variants option 'colour'"),
         (["v.vcf", "genome=missing.fa"], "FASTA file not found"),
         (["missing.vcf", "genome=ref.fa"], "VCF file not found"),
+        (["v.vcf", "sub/v.vcf", "genome=ref.fa"], "v.vcf and v.vcf would both write v.*"),
     ],
 )
 def test_bad_options_are_one_line(models, workdir, capsys, args, message):
