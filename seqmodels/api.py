@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from seqmodels.data.dna.genome_store import GenomeStore
+from seqmodels.errors import UserError
 from seqmodels.inference.dna import RecordPrediction, WindowPrediction, classify_store
+from seqmodels.inference.embed import EmbeddingRow, embed_store
+from seqmodels.inference.load import load_model
 from seqmodels.io.model_card import ModelCard
-from seqmodels.models.pretrained import load_pretrained
 
 
 @dataclass
@@ -54,8 +57,27 @@ class Pretrained:
         )
         return (records, windows) if return_windows else records
 
+    def embed(
+        self,
+        path: str | Path,
+        window: int | str | None = None,
+        stride: int | None = None,
+        pooling: str = "mean",
+        batch_size: int = 64,
+        segment: int | None = None,
+    ) -> tuple[np.ndarray, list[EmbeddingRow]]:
+        """The pooled backbone output (float32, (n, d_model)) of every window of a FASTA file, or
+        of each record whole with window="record", and where each row comes from."""
+        window = window or self.card.seq_len
+        if window is None:
+            raise UserError("this model records no training length: give window=N or 'record'")
+        store = GenomeStore.open(path)
+        return embed_store(self.model, store, window, stride, pooling, batch_size, segment)
 
-def load(path: str | Path) -> Pretrained:
-    """Load a run directory, its model/ folder, or a .ckpt file (weights only, never code)."""
-    model, card = load_pretrained(path)
+
+def load(path: str | Path, token_map: dict | str | None = None) -> Pretrained:
+    """Load a run directory, its model/ folder, or a .ckpt file (weights only, never code); or a
+    mamba_ssm / Hugging Face checkpoint folder, its token ids mapped onto the DNA alphabet from
+    its tokenizer files or `token_map` ({"A": id, ...}, a JSON file or "A:7,C:8,...")."""
+    model, card = load_model(path, token_map)
     return Pretrained(model, card)

@@ -4,6 +4,8 @@
     seqmodels fit resume=RUN_DIR [key=value ...]
     seqmodels validate|test [ckpt=RUN] [key=value ...]
     seqmodels predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N|record] [stride=M]
+    seqmodels embed FILE... [ckpt=RUN_OR_FILE] [window=N|record] [pooling=mean|last] [out=DIR]
+    seqmodels score-variants VCF... genome=FASTA [ckpt=RUN_OR_FILE] [window=N] [out=DIR]
     seqmodels generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=DIR]
     seqmodels export ckpt=RUN_OR_CKPT out=DIR
 
@@ -36,6 +38,15 @@ commands:
                                       one streaming pass (memory set by S, not the record);
                                       default ckpt: runs/dna_species/latest; audio files
                                       (WAV, FLAC, OGG): runs/audio_classify/latest
+  embed FILE... [ckpt=RUN_OR_FILE] [window=N|record] [stride=M] [pooling=mean|last]
+        [dtype=float16|float32] [out=embeddings] [token_map=A:ID,...]
+                                      pooled backbone output per window or record:
+                                      <out>/<name>.embeddings.npy + <name>.index.tsv
+  score-variants VCF... genome=FASTA [ckpt=RUN_OR_FILE] [window=N] [out=variant_scores]
+                                      effect of each VCF ALT allele: class probability
+                                      changes (classifier) or log-likelihood ratio (LM)
+                                      default ckpt (embed, score-variants): runs/dna_species/
+                                      latest; ckpt= also takes a mamba_ssm checkpoint folder
   generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=generated]
            [batch_size=B] [seed=S] [compile=auto|true|false]
                                       sample audio from an audio_lm model in recurrent mode;
@@ -200,6 +211,24 @@ def _predict(args: list[str]) -> int:
     return 0
 
 
+def _embed(args: list[str]) -> int:
+    from seqmodels.commands.embed import embed_command
+    from seqmodels.commands.options import parse_options
+
+    files, pairs, _ = _split_args(args)
+    embed_command(files, **parse_options("embed", embed_command, pairs))
+    return 0
+
+
+def _score_variants(args: list[str]) -> int:
+    from seqmodels.commands.options import parse_options
+    from seqmodels.commands.score_variants import score_variants_command
+
+    files, pairs, _ = _split_args(args)
+    score_variants_command(files, **parse_options("score-variants", score_variants_command, pairs))
+    return 0
+
+
 def _generate(args: list[str]) -> int:
     from seqmodels.commands.generate import generate_command
 
@@ -219,6 +248,8 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "validate": _validate,
     "test": _test,
     "predict": _predict,
+    "embed": _embed,
+    "score-variants": _score_variants,
     "generate": _generate,
     "export": _export,
 }

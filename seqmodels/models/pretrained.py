@@ -7,7 +7,9 @@ tensors only, and Lightning checkpoints are read with `torch.load(weights_only=T
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_model, save_model
@@ -17,6 +19,7 @@ from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write, read_checkpoint
 from seqmodels.io.model_card import ModelCard
 from seqmodels.models import LanguageModel, ModelConfig, SequenceClassifier
+from seqmodels.models.mamba_checkpoint import Alphabet, is_mamba_config, load_mamba_checkpoint
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -83,11 +86,17 @@ def resolve_model_path(path: str | Path) -> Path:
     raise UserError(f"{path}: no such run, model directory or checkpoint")
 
 
-def load_pretrained(path: str | Path) -> tuple[nn.Module, ModelCard]:
-    """Load a model (eval mode, on the CPU) and its card from a run, model dir or .ckpt."""
+def load_pretrained(
+    path: str | Path, alphabet: Alphabet | None = None, token_map: dict | str | None = None
+) -> tuple[nn.Module, ModelCard]:
+    """Load a model (eval mode, on the CPU) and its card from a run, model dir or .ckpt; or from
+    a mamba_ssm checkpoint folder, its tokens mapped onto `alphabet` (mamba_checkpoint)."""
     path = resolve_model_path(path)
     if path.is_dir():
-        card = ModelCard.from_json(_read_text(path / CONFIG_NAME), str(path / CONFIG_NAME))
+        text = _read_text(path / CONFIG_NAME)
+        if is_mamba_config(_json_or_none(text)):
+            return load_mamba_checkpoint(path, alphabet, token_map)
+        card = ModelCard.from_json(text, str(path / CONFIG_NAME))
         model = build_model(card)
         missing, unexpected = load_model(model, str(path / WEIGHTS_NAME), strict=False)
         if missing or unexpected:
@@ -106,6 +115,14 @@ def load_pretrained(path: str | Path) -> tuple[nn.Module, ModelCard]:
                 f"{path}: weights do not match the model it describes ({first})"
             ) from None
     return model.eval(), card
+
+
+def _json_or_none(text: str) -> Any:
+    """The parsed JSON, or None when it is not JSON (ModelCard.from_json says what is wrong)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
 
 
 def _read_text(path: Path) -> str:

@@ -1,4 +1,5 @@
-"""Fine-tuning: start a run from the backbone of a trained model (`init_from=RUN|MODEL_DIR|CKPT`).
+"""Fine-tuning: start a run from the backbone of a trained model (`init_from=RUN|MODEL_DIR|CKPT`,
+or a mamba_ssm / Hugging Face checkpoint folder: seqmodels.models.mamba_checkpoint).
 
 Only the backbone is taken (weights only, never code: seqmodels.models.pretrained); the task's head
 is new. A causal backbone (task=dna_pretrain, or any causal or rc_equivariant classifier) can
@@ -14,6 +15,7 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from seqmodels.errors import UserError
+from seqmodels.inference.load import DNA_ALPHABET
 from seqmodels.models import ModelConfig
 from seqmodels.models.backbones import map_backbone_state
 from seqmodels.models.pretrained import load_pretrained
@@ -47,7 +49,8 @@ def init_from(module: SequenceTask, cfg: DictConfig) -> None:
             "use finetune.freeze_backbone=true"
         )
     try:
-        source, source_card = load_pretrained(cfg.init_from)
+        # a mamba_ssm checkpoint folder is read with its tokens mapped onto the DNA alphabet
+        source, source_card = load_pretrained(cfg.init_from, alphabet=DNA_ALPHABET)
         # any kind of model of this run's alphabet: only its backbone is taken
         source_card.require(alphabet=module.card.alphabet, what="fine-tuning this run")
     except UserError as error:
