@@ -12,14 +12,13 @@ import math
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
-from rich.table import Table
 from torch import nn
 
 from seqmodels.data.audio.classify import AudioClassifyDataModule
 from seqmodels.data.audio.mulaw import CLASSES, token_features
 from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
+from seqmodels.io.tables import print_counts
 from seqmodels.tasks.classification import ClassificationTask
 from seqmodels.tasks.config import model_config
 
@@ -28,14 +27,9 @@ def build_datamodule(cfg: DictConfig) -> AudioClassifyDataModule:
     datamodule = AudioClassifyDataModule(
         **OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed
     )
-    counts = datamodule.counts()
-    table = Table(title=f"audio clips ({datamodule.root})")
-    table.add_column("label")
-    for split in counts:
-        table.add_column(split, justify="right")
-    for i, name in enumerate(datamodule.class_names):
-        table.add_row(name, *(str(counts[split][i]) for split in counts))
-    Console().print(table)
+    print_counts(
+        f"audio clips ({datamodule.root})", "label", datamodule.class_names, datamodule.counts()
+    )
     return datamodule
 
 
