@@ -20,7 +20,7 @@ from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
 from seqmodels.io.tables import print_counts
 from seqmodels.tasks.classification import ClassificationTask
-from seqmodels.tasks.config import model_config
+from seqmodels.tasks.config import audio_card, model_config
 
 
 def build_datamodule(cfg: DictConfig) -> AudioClassifyDataModule:
@@ -48,15 +48,15 @@ def build_module(
 ) -> ClassificationTask:
     new = card is None
     if card is None:
-        card = ModelCard(
-            kind="classifier",
-            task=cfg.task.name,
-            model=model_config(cfg, vocab_size=CLASSES).to_dict(),
+        model = model_config(cfg, vocab_size=CLASSES)
+        card = audio_card(
+            cfg,
+            "classifier",
+            model,
+            datamodule.rate,
+            datamodule.clip_len,
             class_names=datamodule.class_names,
             pooling=cfg.head.pooling,
-            alphabet="mulaw",
-            sample_rate=datamodule.rate,
-            seq_len=datamodule.clip_len,
         )
     else:
         card.require(kind="classifier", alphabet="mulaw", what="task=audio_classify")
