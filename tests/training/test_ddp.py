@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from ddp_record_fit import fingerprint
 
 from seqmodels.cli import compose_config
@@ -28,6 +29,7 @@ def items(dataset) -> Counter:
     return Counter(fingerprint(item["tokens"], item["label"]) for item in dataset)
 
 
+@pytest.mark.slow  # two training processes: .ci/run runs it
 def test_ddp_on_two_cpu_processes(tmp_path, quick):
     overrides = quick(*RUN)
     records = tmp_path / "records"

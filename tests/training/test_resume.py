@@ -98,6 +98,7 @@ def assert_same_run(run: Path, reference: Path) -> None:
         assert str(last[name]) == str(last_ref[name]), name
 
 
+@pytest.mark.slow  # a fit in a subprocess, killed and resumed: .ci/run runs it
 def test_sigkill_mid_epoch_then_resume_ends_like_the_uninterrupted_run(
     workdir, overrides, reference
 ):
@@ -109,6 +110,7 @@ def test_sigkill_mid_epoch_then_resume_ends_like_the_uninterrupted_run(
     assert (workdir / "killed" / "dna_species" / "latest").resolve() == run
 
 
+@pytest.mark.slow  # a fit in a subprocess, killed and resumed: .ci/run runs it
 def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(workdir, overrides, reference):
     run = killed_fit(
         workdir, "killed_in_save", overrides, kill_in_save=2
@@ -181,6 +183,7 @@ PRETRAIN = [
 ]
 
 
+@pytest.mark.slow  # a fit in a subprocess, killed and resumed: .ci/run runs it
 def test_pretraining_with_length_warmup_resumes_exactly(workdir):
     assert main(["fit", *PRETRAIN, "run_root=pretrain"]) == 0
     reference = the_run(workdir / "pretrain", "dna_pretrain")
