@@ -23,6 +23,7 @@ from seqmodels.data.audio.mulaw import mu_law_encode
 from seqmodels.data.dna.windows import tile_record
 from seqmodels.io.atomic import atomic_write
 from seqmodels.io.model_card import ModelCard
+from seqmodels.io.tables import print_table
 from seqmodels.models.pretrained import load_pretrained
 from seqmodels.training.runs import latest_run
 
@@ -83,7 +84,6 @@ def predict_command(
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / TABLE_NAME
     atomic_write(path, lambda tmp: tmp.write_text("".join(rows)))
-    console = Console()
-    console.print(table)
-    console.print(f"wrote {path}")
+    print_table(table)
+    Console().print(f"wrote {path}")
     return path

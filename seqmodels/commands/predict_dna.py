@@ -33,6 +33,7 @@ from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.errors import UserError
 from seqmodels.inference.dna import RECORD, RecordPrediction, WindowPrediction, classify_store
 from seqmodels.io.atomic import atomic_write
+from seqmodels.io.tables import print_table
 from seqmodels.models.pretrained import load_pretrained
 from seqmodels.models.streaming import default_segment
 from seqmodels.training.runs import latest_run
@@ -107,7 +108,7 @@ def predict_command(
     table = Table(title=title)
     for column in ("file", "record", "length", "windows", "predicted", "probability"):
         numeric = column in ("length", "windows", "probability")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=column != "file")
+        table.add_column(column, justify="right" if numeric else "left")
     written = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeRemainingColumn(), console=console) as progress:
@@ -127,6 +128,6 @@ def predict_command(
                     r.predicted,
                     f"{best:.3f}",
                 )
-    console.print(table)
+    print_table(table, console)
     console.print("wrote " + ", ".join(str(p) for p in written))
     return written

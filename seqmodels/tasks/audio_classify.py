@@ -12,30 +12,24 @@ import math
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
-from rich.table import Table
 from torch import nn
 
 from seqmodels.data.audio.classify import AudioClassifyDataModule
 from seqmodels.data.audio.mulaw import CLASSES, token_features
 from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
+from seqmodels.io.tables import print_counts
 from seqmodels.tasks.classification import ClassificationTask
-from seqmodels.tasks.config import model_config
+from seqmodels.tasks.config import audio_card, model_config
 
 
 def build_datamodule(cfg: DictConfig) -> AudioClassifyDataModule:
     datamodule = AudioClassifyDataModule(
         **OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed
     )
-    counts = datamodule.counts()
-    table = Table(title=f"audio clips ({datamodule.root})")
-    table.add_column("label")
-    for split in counts:
-        table.add_column(split, justify="right")
-    for i, name in enumerate(datamodule.class_names):
-        table.add_row(name, *(str(counts[split][i]) for split in counts))
-    Console().print(table)
+    print_counts(
+        f"audio clips ({datamodule.root})", "label", datamodule.class_names, datamodule.counts()
+    )
     return datamodule
 
 
@@ -54,15 +48,15 @@ def build_module(
 ) -> ClassificationTask:
     new = card is None
     if card is None:
-        card = ModelCard(
-            kind="classifier",
-            task=cfg.task.name,
-            model=model_config(cfg, datamodule.clip_len, vocab_size=CLASSES).to_dict(),
+        model = model_config(cfg, datamodule.clip_len, vocab_size=CLASSES)
+        card = audio_card(
+            cfg,
+            "classifier",
+            model,
+            datamodule.rate,
+            datamodule.clip_len,
             class_names=datamodule.class_names,
             pooling=cfg.head.pooling,
-            alphabet="mulaw",
-            sample_rate=datamodule.rate,
-            seq_len=datamodule.clip_len,
         )
     else:
         card.require(kind="classifier", alphabet="mulaw", what="task=audio_classify")

@@ -20,7 +20,7 @@ from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
 from seqmodels.models.config import CAUSAL_VARIANTS
 from seqmodels.tasks.audio_baselines import audio_baselines
-from seqmodels.tasks.config import model_config
+from seqmodels.tasks.config import audio_card, model_config
 from seqmodels.tasks.language_model import LanguageModelTask
 
 BASELINE_TRAIN_WINDOWS = 512  # training windows the linear predictor is fitted on
@@ -74,15 +74,7 @@ def build_module(
                 f"task=audio_lm predicts each sample from the ones before it: it needs "
                 f"model.variant=causal, hybrid or transformer, not {model.variant}"
             )
-        card = ModelCard(
-            kind="lm",
-            task=cfg.task.name,
-            model=model.to_dict(),
-            alphabet="mulaw",
-            unit="sample",
-            sample_rate=datamodule.rate,
-            seq_len=datamodule.seq_len,
-        )
+        card = audio_card(cfg, "lm", model, datamodule.rate, datamodule.seq_len, unit="sample")
     else:
         card.require(kind="lm", alphabet="mulaw", what="task=audio_lm")
         if card.sample_rate != datamodule.rate:

@@ -54,6 +54,21 @@ def dna_classifier_card(cfg: DictConfig, class_names: list[str], seq_len: int) -
     )
 
 
+def audio_card(
+    cfg: DictConfig, kind: str, model: ModelConfig, rate: int, seq_len: int, **fields: Any
+) -> ModelCard:
+    """The card of a new model of mu-law audio at `rate` Hz, trained on `seq_len` samples."""
+    return ModelCard(
+        kind=kind,
+        task=cfg.task.name,
+        model=model.to_dict(),
+        alphabet="mulaw",
+        sample_rate=rate,
+        seq_len=seq_len,
+        **fields,
+    )
+
+
 def trained_classifier_card(cfg: DictConfig, card: ModelCard, class_names: list[str]) -> ModelCard:
     """A trained classifier's card, for scoring it on cfg's data: the classes must be the same;
     head.rc_average applies, so a model can be scored with and without it."""

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from omegaconf import DictConfig, OmegaConf
-from rich.console import Console
-from rich.table import Table
 
 from seqmodels.data.dna.classify import DnaClassifyDataModule
 from seqmodels.io.model_card import ModelCard
+from seqmodels.io.tables import print_counts
 from seqmodels.tasks.classification import ClassificationTask
 from seqmodels.tasks.config import dna_classifier_card, trained_classifier_card
 
@@ -16,14 +15,7 @@ def build_datamodule(cfg: DictConfig) -> DnaClassifyDataModule:
     datamodule = DnaClassifyDataModule(
         **OmegaConf.to_container(cfg.data, resolve=True), seed=cfg.seed
     )
-    table = Table(title="labelled sequences")
-    table.add_column("class")
-    counts = datamodule.counts()
-    for split in counts:
-        table.add_column(split, justify="right")
-    for i, name in enumerate(datamodule.class_names):
-        table.add_row(name, *(str(counts[split][i]) for split in counts))
-    Console().print(table)
+    print_counts("labelled sequences", "class", datamodule.class_names, datamodule.counts())
     return datamodule
 
 

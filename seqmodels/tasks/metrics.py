@@ -3,6 +3,8 @@ per-class report of a confusion matrix."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
@@ -13,10 +15,22 @@ from torchmetrics.classification import (
 )
 
 
-def classification_metrics(num_classes: int, stage: str) -> MetricCollection:
+class EpochMetrics(MetricCollection):
+    """A collection that only accumulates when called on a batch: its values are computed once,
+    over the whole epoch, when Lightning logs it at the epoch's end (every stage logs these
+    metrics per epoch only). Computing them on every batch as well, as torchmetrics' forward
+    does, is wasted work, and a small batch misses classes, for which torchmetrics then warns
+    that AUROC is meaningless; over a whole epoch that warning means what it says."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> None:
+        self.update(*args, **kwargs)
+
+
+def classification_metrics(num_classes: int, stage: str) -> EpochMetrics:
     """Logged as `<stage>/acc`, `<stage>/f1`, `<stage>/mcc`, `<stage>/auroc` (macro, one class
-    against the rest); updated with class probabilities (batch, classes) and labels (batch,)."""
-    return MetricCollection(
+    against the rest); updated with class probabilities (batch, classes) and labels (batch,),
+    read with compute()."""
+    return EpochMetrics(
         {
             "acc": MulticlassAccuracy(num_classes, average="micro"),
             "f1": MulticlassF1Score(num_classes, average="macro"),

@@ -76,7 +76,8 @@ class StepCheckpoint(L.Callback):
         self._saved_at = step
         for logger in trainer.loggers:  # metrics up to here on disk before the state that has them
             logger.save()
-        trainer.save_checkpoint(self.path)
+        # the full state (optimiser, loops, callbacks): what resume=RUN continues from
+        trainer.save_checkpoint(self.path, weights_only=False)
 
 
 def _numpy_state() -> dict[str, Any]:

@@ -21,6 +21,7 @@ from rich.table import Table
 from seqmodels.data.token_budget import accumulation
 from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write, remove_stale_temporaries
+from seqmodels.io.tables import print_table
 from seqmodels.models.pretrained import load_pretrained, save_pretrained
 from seqmodels.tasks.metrics import per_class_report
 from seqmodels.tasks.registry import task_module
@@ -28,6 +29,7 @@ from seqmodels.training.checkpointing import AtomicCheckpointIO, RngState, StepC
 from seqmodels.training.finetune import init_from
 from seqmodels.training.guards import NonFiniteLossGuard
 from seqmodels.training.plots import plot_confusion_matrix, plot_training_curves
+from seqmodels.training.quiet import quiet_lightning
 from seqmodels.training.resume import LAST, RunLogger, last_checkpoint_step
 from seqmodels.training.runs import (
     is_launch_rank_zero,
@@ -46,6 +48,7 @@ def build_trainer(cfg: DictConfig, run: Path | None, resume_step: int | None = N
     validation when null), atomically, and stops or skips a non-finite loss
     (cfg.nonfinite_loss). `resume_step`: the
     step of the checkpoint a resumed run starts from (metrics.csv keeps its rows up to it)."""
+    quiet_lightning()
     options = OmegaConf.to_container(cfg.trainer, resolve=True)
     if options.get("precision") is None:
         gpu = torch.cuda.is_available() and options.get("accelerator") != "cpu"
@@ -103,7 +106,7 @@ def print_metrics(title: str, metrics: dict[str, float]) -> None:
     table.add_column("value", justify="right")
     for key in sorted(metrics):
         table.add_row(key, f"{metrics[key]:.4f}")
-    console.print(table)
+    print_table(table, console)
 
 
 def report_per_class(matrix, class_names: list[str], out: Path) -> None:
@@ -119,7 +122,7 @@ def report_per_class(matrix, class_names: list[str], out: Path) -> None:
         table.add_row(*cells)
         lines.append("\t".join(cells) + "\n")
     out.write_text("".join(lines))
-    console.print(table)
+    print_table(table, console)
 
 
 def fit(cfg: DictConfig) -> Path:

@@ -12,54 +12,18 @@ from seqmodels.cli import main
 from seqmodels.data.dna.species import bundled_genomes
 
 TINY = Path(__file__).parents[1] / "fixtures" / "tiny.fa"
-QUICK = [
-    "data.seq_len=64",
-    "data.batch_size=4",
-    "data.val_windows_per_class=2",
-    "data.test_windows_per_class=2",
-    "model.d_model=16",
-    "model.n_layer=1",
-]
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cli")
-
-
-@pytest.fixture(autouse=True)
-def isolated(workdir, monkeypatch):
-    """Runs, predictions and genome caches go to a temporary folder."""
-    monkeypatch.chdir(workdir)
-    monkeypatch.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
-
-
-@pytest.fixture(scope="module")
-def trained_run(workdir) -> Path:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(workdir)
-        mp.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
-        assert main(["fit", "task=dna_species", "trainer.fast_dev_run=true", *QUICK]) == 0
-    return (workdir / "runs" / "dna_species" / "latest").resolve()
-
-
-def one_line_error(capsys, argv: list[str], expected: str) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("seqmodels: error:") and "\n" not in err, err
-    assert "Traceback" not in err
-    assert expected in err, err
-    return err
-
-
-def test_fit_fast_dev_run_writes_a_complete_run(trained_run):
+def test_fit_writes_a_complete_run(trained_run):
     for name in ("config.yaml", "model/config.json", "model/model.safetensors"):
         assert (trained_run / name).is_file(), name
     assert (trained_run / "plots" / "confusion_matrix_test.png").is_file()
 
 
 def test_predict_writes_tables_and_names_a_species(trained_run, workdir, capsys):
-    assert main(["predict", str(TINY), "out=preds", "window=8", "stride=4"]) == 0
+    run_root = f"run_root={trained_run.parents[1]}"  # its runs/dna_species/latest
+    assert main(["predict", str(TINY), run_root, "out=preds", "window=8", "stride=4"]) == 0
     rows = (workdir / "preds" / "tiny.records.tsv").read_text().splitlines()
     header = rows[0].split("\t")
     assert header[:4] == ["record", "length", "windows", "predicted"]
@@ -73,8 +37,9 @@ def test_predict_writes_tables_and_names_a_species(trained_run, workdir, capsys)
     assert "chr1" in capsys.readouterr().out
 
 
-def test_test_command_scores_the_latest_run(trained_run, capsys):
-    assert main(["test", "trainer.fast_dev_run=true", *QUICK]) == 0
+def test_test_command_scores_the_latest_run(trained_run, quick, capsys):
+    run_root = f"run_root={trained_run.parents[1]}"
+    assert main(["test", *quick("trainer.fast_dev_run=true", run_root)]) == 0
     assert "test/acc" in capsys.readouterr().out
 
 
@@ -108,12 +73,6 @@ def test_help(capsys):
         (["fit", "model.d_model=1.5"], "model.d_model=1.5: expected a whole number"),
         (["fit", "head.pooling=max"], "choose one of mean, last"),
         (["fit", "nonfinite_loss=ignore"], "choose one of stop, skip"),
-        (["fit", "trainer.max_steps=-5", *QUICK], "trainer: `max_steps` must be"),
-        (["fit", "trainer.devices=0", *QUICK], "trainer: `Trainer(devices=0)`"),
-        (["fit", "trainer.strategy=warp", *QUICK], "trainer: You selected an invalid strategy"),
-        (["fit", "data.num_workers=-1", *QUICK], "data.num_workers must be 0 or more"),
-        (["fit", "data.genomes=notadict", *QUICK], "data.genomes must map species"),
-        (["fit", "checkpoint.every_n_steps=0", *QUICK], "checkpoint.every_n_steps=0"),
         (["fit", "resume=no/such/run"], "resume=no/such/run: no such run directory"),
         (["test", "ckpt=no/such/run"], "no such run"),
         (["export"], "export needs ckpt="),
@@ -139,12 +98,6 @@ def test_help(capsys):
         "model-field-type",
         "not-a-pooling",
         "not-a-nonfinite-mode",
-        "lightning-rejects-max-steps",
-        "lightning-rejects-devices",
-        "lightning-rejects-strategy",
-        "negative-workers",
-        "genomes-not-a-mapping",
-        "checkpoint-interval-zero",
         "resume-missing-run",
         "test-missing-run",
         "export-without-options",
@@ -153,17 +106,41 @@ def test_help(capsys):
         "export-positional",
     ],
 )
-def test_bad_command_lines(capsys, argv, expected):
-    one_line_error(capsys, argv, expected)
+def test_bad_command_lines(one_line_error, argv, expected):
+    one_line_error(argv, expected)
 
 
-def test_predict_without_a_trained_model(capsys, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("trainer.max_steps=-5", "trainer: `max_steps` must be"),
+        ("trainer.devices=0", "trainer: `Trainer(devices=0)`"),
+        ("trainer.strategy=warp", "trainer: You selected an invalid strategy"),
+        ("data.num_workers=-1", "data.num_workers must be 0 or more"),
+        ("data.genomes=notadict", "data.genomes must map species"),
+        ("checkpoint.every_n_steps=0", "checkpoint.every_n_steps=0"),
+    ],
+    ids=[
+        "lightning-rejects-max-steps",
+        "lightning-rejects-devices",
+        "lightning-rejects-strategy",
+        "negative-workers",
+        "genomes-not-a-mapping",
+        "checkpoint-interval-zero",
+    ],
+)
+def test_bad_values_found_when_training_starts(one_line_error, quick, override, expected):
+    """Values only Lightning or the data module can judge, on a run small enough to get there."""
+    one_line_error(["fit", *quick(override)], expected)
+
+
+def test_predict_without_a_trained_model(one_line_error, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    one_line_error(capsys, ["predict", str(TINY)], "seqmodels fit task=dna_species")
+    one_line_error(["predict", str(TINY)], "seqmodels fit task=dna_species")
 
 
-def test_predict_missing_checkpoint(capsys, tmp_path):
-    one_line_error(capsys, ["predict", str(TINY), f"ckpt={tmp_path / 'nope'}"], "no such run")
+def test_predict_missing_checkpoint(one_line_error, tmp_path):
+    one_line_error(["predict", str(TINY), f"ckpt={tmp_path / 'nope'}"], "no such run")
 
 
 def bad_fasta_files(folder: Path) -> dict[str, tuple[Path, str]]:
@@ -191,11 +168,13 @@ def bad_fasta_files(folder: Path) -> dict[str, tuple[Path, str]]:
     "case",
     ["no-header", "binary", "empty", "empty-record", "bad-character", "truncated-gzip", "missing"],
 )
-def test_predict_bad_fasta_is_one_line_and_leaves_no_output(trained_run, capsys, tmp_path, case):
+def test_predict_bad_fasta_is_one_line_and_leaves_no_output(
+    trained_run, one_line_error, tmp_path, case
+):
     path, expected = bad_fasta_files(tmp_path)[case]
     out = tmp_path / "preds"
     message = one_line_error(
-        capsys, ["predict", str(TINY), str(path), f"ckpt={trained_run}", f"out={out}"], expected
+        ["predict", str(TINY), str(path), f"ckpt={trained_run}", f"out={out}"], expected
     )
     assert str(path) in message
     # every input is checked before any output is written: no table, partial or complete

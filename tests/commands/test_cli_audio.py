@@ -23,9 +23,9 @@ def write_clip(path: Path, seconds: float, rate: int, seed: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
+def workdir(workdir) -> Path:
     """An SC09-style folder (8 kHz FLAC, two labels, list files) and room for runs."""
-    root = tmp_path_factory.mktemp("audio_cli")
+    root = workdir
     clips = root / "clips"
     for label in ("down", "up"):
         for i in range(6):
@@ -35,9 +35,7 @@ def workdir(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(autouse=True)
-def in_workdir(workdir, monkeypatch):
-    monkeypatch.chdir(workdir)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def classify_args(root: Path) -> list[str]:
@@ -67,26 +65,15 @@ def lm_args(root: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def classifier_run(workdir) -> Path:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(workdir)
-        assert main(classify_args(workdir / "clips")) == 0
+def classifier_run(workdir, fit_here) -> Path:
+    fit_here(classify_args(workdir / "clips")[1:])
     return (workdir / "runs" / "audio_classify" / "latest").resolve()
 
 
 @pytest.fixture(scope="module")
-def lm_run(workdir) -> Path:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(workdir)
-        assert main(lm_args(workdir / "clips")) == 0
+def lm_run(workdir, fit_here) -> Path:
+    fit_here(lm_args(workdir / "clips")[1:])
     return (workdir / "runs" / "audio_lm" / "latest").resolve()
-
-
-def one_line_error(capsys, argv: list[str], expected: str) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("seqmodels: error:") and "\n" not in err and expected in err, err
-    return err
 
 
 def test_audio_classify_fast_dev_run_writes_a_complete_run(classifier_run):
@@ -123,18 +110,18 @@ def test_predict_audio_files_writes_a_table(classifier_run, workdir, capsys):
 
 
 def test_predict_bad_audio_is_one_line_and_writes_nothing(
-    classifier_run, workdir, tmp_path, capsys
+    classifier_run, workdir, tmp_path, one_line_error
 ):
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF....WAVEfmt nonsense")
     good = workdir / "clips" / "up" / "s0_nohash_0.flac"
-    one_line_error(capsys, ["predict", str(good), str(bad), f"out={tmp_path / 'out'}"], str(bad))
+    one_line_error(["predict", str(good), str(bad), f"out={tmp_path / 'out'}"], str(bad))
     assert not (tmp_path / "out").exists()
 
 
-def test_predict_audio_needs_an_audio_classifier(lm_run, workdir, capsys):
+def test_predict_audio_needs_an_audio_classifier(lm_run, workdir, one_line_error):
     clip = workdir / "clips" / "up" / "s0_nohash_0.flac"
-    one_line_error(capsys, ["predict", str(clip), f"ckpt={lm_run}"], "not an audio classifier")
+    one_line_error(["predict", str(clip), f"ckpt={lm_run}"], "not an audio classifier")
 
 
 def test_generate_from_the_latest_audio_lm(lm_run, workdir):
@@ -163,7 +150,7 @@ def test_one_bad_file_among_many_warns_and_the_run_goes_on(workdir, tmp_path, ca
         ("missing-root", "no such folder"),
     ],
 )
-def test_bad_audio_data_is_one_line(workdir, tmp_path, capsys, case, expected):
+def test_bad_audio_data_is_one_line(workdir, tmp_path, one_line_error, case, expected):
     root = tmp_path / "data"
     root.mkdir()
     (root / "readme.txt").write_text("no recordings here")
@@ -180,5 +167,5 @@ def test_bad_audio_data_is_one_line(workdir, tmp_path, capsys, case, expected):
         root = tmp_path / "nowhere"
     runs = workdir / "runs" / task
     before = sorted(runs.iterdir()) if runs.exists() else []
-    one_line_error(capsys, ["fit", f"task={task}", f"data.root={root}", *extra], expected)
+    one_line_error(["fit", f"task={task}", f"data.root={root}", *extra], expected)
     assert (sorted(runs.iterdir()) if runs.exists() else []) == before  # no run started

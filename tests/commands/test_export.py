@@ -11,37 +11,12 @@ from seqmodels.cli import main
 from seqmodels.models.pretrained import load_pretrained
 
 TINY = Path(__file__).parents[1] / "fixtures" / "tiny.fa"
-QUICK = [
-    "task=dna_species",
-    "data.seq_len=64",
-    "data.batch_size=4",
-    "data.train_samples_per_epoch=8",
-    "data.val_windows_per_class=2",
-    "data.test_windows_per_class=2",
-    "model.d_model=16",
-    "model.n_layer=1",
-    "trainer.max_steps=3",
-]
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("export")
-
-
-@pytest.fixture(autouse=True)
-def isolated(workdir, monkeypatch):
-    monkeypatch.chdir(workdir)
-    monkeypatch.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
-
-
-@pytest.fixture(scope="module")
-def best_ckpt(workdir) -> Path:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(workdir)
-        mp.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
-        assert main(["fit", *QUICK]) == 0
-    return (workdir / "runs" / "dna_species" / "latest" / "checkpoints" / "best.ckpt").resolve()
+def best_ckpt(trained_run) -> Path:
+    return trained_run / "checkpoints" / "best.ckpt"
 
 
 def test_the_export_predicts_what_the_checkpoint_predicts(best_ckpt, workdir, capsys):
@@ -65,10 +40,9 @@ def test_the_export_predicts_what_the_checkpoint_predicts(best_ckpt, workdir, ca
     assert tables["ckpt"] == tables["exported"]
 
 
-def test_export_into_a_folder_with_other_files_is_refused(best_ckpt, workdir, capsys):
+def test_export_into_a_folder_with_other_files_is_refused(best_ckpt, workdir, one_line_error):
     busy = workdir / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
-    assert main(["export", f"ckpt={best_ckpt}", f"out={busy}"]) == 2
-    assert "holds other files (notes.txt)" in capsys.readouterr().err
+    one_line_error(["export", f"ckpt={best_ckpt}", f"out={busy}"], "holds other files (notes.txt)")
     assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]

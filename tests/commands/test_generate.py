@@ -93,12 +93,6 @@ def test_sampling_is_seeded(audio_lm):
     assert torch.equal(draw(0), draw(0)) and not torch.equal(draw(0), draw(1))
 
 
-def one_line_error(capsys, argv, expected):
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("seqmodels: error:") and "\n" not in err and expected in err, err
-
-
 def test_generate_writes_wavs_and_spectrograms_of_the_requested_length(model_dir, tmp_path):
     out = tmp_path / "gen"
     argv = ["generate", f"ckpt={model_dir}", "n=3", "seconds=0.05", "batch_size=2", f"out={out}"]
@@ -124,12 +118,14 @@ def test_generate_continues_a_prompt(model_dir, tmp_path):
     assert sf.info(out / "sample_000.wav").frames == 160 + 80
 
 
-def test_a_prompt_longer_than_the_limit_is_one_line_and_writes_nothing(model_dir, tmp_path, capsys):
+def test_a_prompt_longer_than_the_limit_is_one_line_and_writes_nothing(
+    model_dir, tmp_path, one_line_error
+):
     prompt = tmp_path / "long.wav"
     sf.write(prompt, np.zeros(SEQ_LEN + 1, dtype=np.float32), RATE)
     out = tmp_path / "gen"
     argv = ["generate", f"ckpt={model_dir}", f"prompt={prompt}", f"out={out}"]
-    one_line_error(capsys, argv, "trained on windows of 400 samples")
+    one_line_error(argv, "trained on windows of 400 samples")
     assert not out.exists()
 
 
@@ -143,24 +139,22 @@ def test_a_prompt_longer_than_the_limit_is_one_line_and_writes_nothing(model_dir
         ("colour=red", "unknown generate option 'colour'"),
     ],
 )
-def test_bad_generate_options(model_dir, tmp_path, capsys, option, expected):
-    one_line_error(capsys, ["generate", f"ckpt={model_dir}", option, f"out={tmp_path}"], expected)
+def test_bad_generate_options(model_dir, tmp_path, one_line_error, option, expected):
+    one_line_error(["generate", f"ckpt={model_dir}", option, f"out={tmp_path}"], expected)
 
 
-def test_bad_prompt_file_is_one_line(model_dir, tmp_path, capsys):
+def test_bad_prompt_file_is_one_line(model_dir, tmp_path, one_line_error):
     prompt = tmp_path / "prompt.wav"
     prompt.write_text("not audio")
-    one_line_error(
-        capsys, ["generate", f"ckpt={model_dir}", f"prompt={prompt}"], "not readable audio"
-    )
+    one_line_error(["generate", f"ckpt={model_dir}", f"prompt={prompt}"], "not readable audio")
 
 
-def test_generate_needs_an_audio_language_model(tmp_path, capsys, monkeypatch):
+def test_generate_needs_an_audio_language_model(tmp_path, one_line_error, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    one_line_error(capsys, ["generate"], "seqmodels fit task=audio_lm")
+    one_line_error(["generate"], "seqmodels fit task=audio_lm")
     classifier = ModelConfig.preset("audio-small", d_model=8, n_layer=1)
     from seqmodels.models import SequenceClassifier
 
     info = {"kind": "classifier", "model": classifier.to_dict(), "class_names": ["a", "b"]}
     path = save_pretrained(tmp_path / "clf", SequenceClassifier(classifier, 2), ModelCard(**info))
-    one_line_error(capsys, ["generate", f"ckpt={path}"], "not an audio language model")
+    one_line_error(["generate", f"ckpt={path}"], "not an audio language model")

@@ -18,7 +18,12 @@ TINY = Path(__file__).parents[1] / "fixtures" / "tiny.fa"  # records of 23, 16 a
 CLASSES = ["a", "b", "c"]
 
 
-def model_info(variant: str = "causal", pooling: str = "mean", rc_average: bool = False):
+def model_info(
+    variant: str = "causal",
+    pooling: str = "mean",
+    rc_average: bool = False,
+    class_names: list[str] = CLASSES,
+):
     config = ModelConfig(
         d_model=16,
         n_layer=2,
@@ -31,7 +36,7 @@ def model_info(variant: str = "causal", pooling: str = "mean", rc_average: bool 
         kind="classifier",
         task="dna_species",
         model=config.to_dict(),
-        class_names=CLASSES,
+        class_names=class_names,
         pooling=pooling,
         rc_average=rc_average,
         alphabet="dna",
@@ -125,14 +130,37 @@ def test_predict_command_window_record(tmp_path, monkeypatch, capsys):
     ],
     ids=["record-stride", "zero-segment", "segment-without-record", "typo"],
 )
-def test_predict_command_bad_record_options(tmp_path, monkeypatch, capsys, options, expected):
+def test_predict_command_bad_record_options(
+    tmp_path, monkeypatch, one_line_error, options, expected
+):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SEQMODELS_CACHE", str(tmp_path / "cache"))
     model, info = model_info()
     save_pretrained(tmp_path / "model", model, info)
-    assert main(["predict", str(TINY), f"ckpt={tmp_path / 'model'}", *options]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and expected in err, err
+    one_line_error(["predict", str(TINY), f"ckpt={tmp_path / 'model'}", *options], expected)
+
+
+def test_the_summary_printed_to_a_pipe_has_every_value_whole(tmp_path, monkeypatch, capsys):
+    """Captured output is not a terminal: rich would cut the table to 80 columns."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEQMODELS_CACHE", str(tmp_path / "cache"))
+    names = ["escherichia_coli_k12_substr_mg1655", "klebsiella_pneumoniae_subsp_pneumoniae"]
+    model, info = model_info(class_names=names)
+    save_pretrained(tmp_path / "model", model, info)
+    fasta = tmp_path / "GCF_000005845.2_ASM584v2_genomic.fna"
+    bases = "".join(np.random.default_rng(0).choice(list("ACGT"), 12_345))
+    fasta.write_text(f">NC_000913.3_chromosome_of_a_long_name\n{bases}\n")
+    argv = ["predict", str(fasta), f"ckpt={tmp_path / 'model'}", "window=4096"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    predicted = (tmp_path / "predictions" / (fasta.stem + ".records.tsv")).read_text()
+    assert predicted.splitlines()[1].split("\t")[3] in names
+    assert "…" not in out
+    for value in (fasta.name, "NC_000913.3_chromosome_of_a_long_name", "12,345"):
+        assert value in out, value
+    assert any(name in out for name in names)
+    header = next(line for line in out.splitlines() if "record" in line and "length" in line)
+    assert header.split()[1] == "file"  # the first column has its name and its values
 
 
 def test_python_api_predicts_whole_records(tmp_path, monkeypatch):

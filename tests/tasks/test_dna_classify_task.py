@@ -9,7 +9,6 @@ import pytest
 from seqmodels.cli import main
 
 TINY = Path(__file__).parents[1] / "fixtures" / "tiny.fa"
-QUICK = ["trainer.fast_dev_run=true", "model.d_model=16", "model.n_layer=1", "data.batch_size=4"]
 
 
 def write_table(path: Path, seed: int = 0) -> Path:
@@ -24,66 +23,52 @@ def write_table(path: Path, seed: int = 0) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("dna_classify")
-
-
-@pytest.fixture(autouse=True)
-def isolated(workdir, monkeypatch):
-    monkeypatch.chdir(workdir)
-    monkeypatch.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 @pytest.fixture(scope="module")
-def trained_run(workdir) -> Path:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(workdir)
-        mp.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
-        table = write_table(workdir / "train.tsv")
-        assert main(["fit", "task=dna_classify", f"data.train={table}", *QUICK]) == 0
+def classify(quick) -> list[str]:
+    """task=dna_classify and the overrides of a tiny fast_dev_run."""
+    return quick(task="dna_classify")
+
+
+@pytest.fixture(scope="module")
+def classifier_run(workdir, fit_here, classify) -> Path:
+    table = write_table(workdir / "train.tsv")
+    fit_here([*classify, f"data.train={table}"])
     return (workdir / "runs" / "dna_classify" / "latest").resolve()
 
 
-def one_line_error(capsys, argv: list[str], *expected: str) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("seqmodels: error:") and "\n" not in err, err
-    assert all(part in err for part in expected), err
-    return err
-
-
-def test_fit_writes_a_run_with_the_classifier_reports(trained_run):
+def test_fit_writes_a_run_with_the_classifier_reports(classifier_run):
     for name in ("model/config.json", "per_class_test.tsv", "plots/confusion_matrix_test.png"):
-        assert (trained_run / name).is_file(), name
-    info = json.loads((trained_run / "model" / "config.json").read_text())
+        assert (classifier_run / name).is_file(), name
+    info = json.loads((classifier_run / "model" / "config.json").read_text())
     assert info["class_names"] == ["at", "gc"] and info["seq_len"] <= 60
-    assert (trained_run / "per_class_test.tsv").read_text().startswith("class\tprecision")
+    assert (classifier_run / "per_class_test.tsv").read_text().startswith("class\tprecision")
 
 
-def test_score_the_run_with_test_time_rc_averaging(trained_run, workdir, capsys):
-    argv = ["test", "task=dna_classify", f"data.train={workdir / 'train.tsv'}"]
-    assert main([*argv, f"ckpt={trained_run}", "head.rc_average=true", *QUICK]) == 0
+def test_score_the_run_with_test_time_rc_averaging(classifier_run, classify, workdir, capsys):
+    argv = ["test", *classify, f"data.train={workdir / 'train.tsv'}"]
+    assert main([*argv, f"ckpt={classifier_run}", "head.rc_average=true"]) == 0
     assert "test/auroc" in capsys.readouterr().out
 
 
-def test_fine_tune_a_bidirectional_model_from_the_run(trained_run, workdir):
+def test_fine_tune_a_bidirectional_model_from_the_run(classifier_run, classify, workdir):
     argv = [
         "fit",
-        "task=dna_classify",
+        *classify,
         f"data.train={workdir / 'train.tsv'}",
-        f"init_from={trained_run}",
+        f"init_from={classifier_run}",
         "model.variant=bidirectional",
         "finetune.freeze_backbone=true",
-        *QUICK,
     ]
     assert main(argv) == 0
     info = json.loads((workdir / "runs/dna_classify/latest/model/config.json").read_text())
     assert info["model"]["variant"] == "bidirectional"
 
 
-def test_predict_a_fasta_with_the_classifier(trained_run, workdir):
-    assert main(["predict", str(TINY), f"ckpt={trained_run}", "out=preds", "window=8"]) == 0
+def test_predict_a_fasta_with_the_classifier(classifier_run, workdir):
+    assert main(["predict", str(TINY), f"ckpt={classifier_run}", "out=preds", "window=8"]) == 0
     rows = (workdir / "preds" / "tiny.records.tsv").read_text().splitlines()
     assert rows[0].split("\t")[4:] == ["p_at", "p_gc"] and len(rows) == 4
 
@@ -146,11 +131,13 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_is_one_line_with_file_and_line_and_exit_code_2(capsys, tmp_path, case):
+def test_bad_input_is_one_line_with_file_and_line_and_exit_code_2(
+    one_line_error, classify, tmp_path, case
+):
     args, expected = bad_inputs(tmp_path)[case]
-    one_line_error(capsys, ["fit", "task=dna_classify", *args, *QUICK], *expected)
+    one_line_error(["fit", *classify, *args], *expected)
     assert not (tmp_path / "runs").exists()
 
 
-def test_missing_train_file_setting(capsys):
-    one_line_error(capsys, ["fit", "task=dna_classify"], "needs data.train=FILE")
+def test_missing_train_file_setting(one_line_error):
+    one_line_error(["fit", "task=dna_classify"], "needs data.train=FILE")

@@ -18,9 +18,7 @@ SMALL = [
 ]
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("dna_pretrain")
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +30,6 @@ def fasta(workdir) -> list[Path]:
         path.write_text(f">{name}\n" + "".join(rng.choices("ACGT", k=3000)) + "\n")
         paths.append(path)
     return paths
-
-
-@pytest.fixture(autouse=True)
-def isolated(workdir, monkeypatch):
-    monkeypatch.chdir(workdir)
-    monkeypatch.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
 
 
 def test_pretrain_then_fine_tune_an_rc_equivariant_classifier(workdir, fasta, capsys):
@@ -68,7 +60,6 @@ def test_pretrain_then_fine_tune_an_rc_equivariant_classifier(workdir, fasta, ca
     assert main(finetune) == 0
 
 
-def test_pretraining_needs_a_causal_model(capsys, fasta):
+def test_pretraining_needs_a_causal_model(one_line_error, fasta):
     argv = ["fit", "task=dna_pretrain", f"data.fasta={fasta[0]}", "model.variant=bidirectional"]
-    assert main([*argv, *SMALL]) == 2
-    assert "trains a causal next-base model" in capsys.readouterr().err
+    one_line_error([*argv, *SMALL], "trains a causal next-base model")

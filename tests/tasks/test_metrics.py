@@ -10,7 +10,8 @@ from seqmodels.tasks.metrics import classification_metrics, per_class_report
 def test_collection_takes_probabilities_and_reports_auroc():
     metrics = classification_metrics(3, "test")
     probs = torch.tensor([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]])
-    values = metrics(probs, torch.tensor([0, 1, 2, 2]))
+    metrics(probs, torch.tensor([0, 1, 2, 2]))  # accumulates; the values are the epoch's
+    values = metrics.compute()
     assert set(values) == {"test/acc", "test/f1", "test/mcc", "test/auroc"}
     assert float(values["test/acc"]) == pytest.approx(0.75)
     assert float(values["test/auroc"]) == pytest.approx(1.0)  # every class ranked perfectly

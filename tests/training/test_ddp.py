@@ -8,23 +8,20 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from ddp_record_fit import fingerprint
 
 from seqmodels.cli import compose_config
 from seqmodels.tasks import dna_species
 
 DRIVER = Path(__file__).with_name("ddp_record_fit.py")
-QUICK = [
-    "task=dna_species",
-    "data.seq_len=64",
-    "data.batch_size=4",
-    "data.train_samples_per_epoch=16",  # 8 per rank: 2 batches of 4
-    "data.val_windows_per_class=3",  # 15 windows: 8 on rank 0, 7 on rank 1
+# 8 training windows per rank (2 batches of 4); 15 validation windows: 8 on rank 0, 7 on rank 1
+RUN = (
+    "data.train_samples_per_epoch=16",
+    "data.val_windows_per_class=3",
     "data.test_windows_per_class=3",
-    "model.d_model=16",
-    "model.n_layer=1",
     "trainer.max_steps=4",
-]
+)
 DDP = ["trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"]
 
 
@@ -32,14 +29,16 @@ def items(dataset) -> Counter:
     return Counter(fingerprint(item["tokens"], item["label"]) for item in dataset)
 
 
-def test_ddp_on_two_cpu_processes(tmp_path):
+@pytest.mark.slow  # two training processes: .ci/run runs it
+def test_ddp_on_two_cpu_processes(tmp_path, quick):
+    overrides = quick(*RUN)
     records = tmp_path / "records"
     records.mkdir()
     env = {**os.environ, "RECORD_DIR": str(records), "SEQMODELS_CACHE": str(tmp_path / "cache")}
     for name in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "SEQMODELS_RUN_DIR"):
         env.pop(name, None)
     result = subprocess.run(
-        [sys.executable, str(DRIVER), "fit", *QUICK, *DDP, "run_root=runs"],
+        [sys.executable, str(DRIVER), "fit", *overrides, *DDP, "run_root=runs"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -60,7 +59,7 @@ def test_ddp_on_two_cpu_processes(tmp_path):
             stage, epoch, window = line.split()
             seen.setdefault((rank, stage, epoch), Counter())[window] += 1
 
-    cfg = compose_config(QUICK)
+    cfg = compose_config(overrides)
     datamodule = dna_species.build_datamodule(cfg)
     datamodule.setup("validate")
     datamodule.setup("test")

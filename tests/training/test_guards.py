@@ -11,26 +11,9 @@ from seqmodels.cli import main
 from seqmodels.tasks.classification import ClassificationTask
 
 BAD_STEP = 3
-QUICK = [
-    "task=dna_species",
-    "data.seq_len=64",
-    "data.batch_size=4",
-    "data.train_samples_per_epoch=12",
-    "data.val_windows_per_class=2",
-    "data.test_windows_per_class=2",
-    "model.d_model=16",
-    "model.n_layer=1",
-    "trainer.max_steps=6",
-    "checkpoint.every_n_steps=2",
-]
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path_factory, monkeypatch):
-    work = tmp_path_factory.getbasetemp() / "guards"
-    work.mkdir(exist_ok=True)
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("SEQMODELS_CACHE", str(work / "cache"))
+# 3 batches an epoch, 6 steps, last.ckpt every 2
+RUN = ("data.train_samples_per_epoch=12", "trainer.max_steps=6", "checkpoint.every_n_steps=2")
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def parameters(module) -> dict[str, torch.Tensor]:
@@ -67,15 +50,17 @@ def run_dir(root: Path) -> Path:
 
 
 @pytest.mark.parametrize("what", ["loss", "grad"])
-def test_stop_names_the_step_and_keeps_the_last_good_checkpoint(poisoned, capsys, what):
+def test_stop_names_the_step_and_keeps_the_last_good_checkpoint(
+    poisoned, quick, one_line_error, what
+):
     kind, seen = poisoned
     kind["what"] = what
     root = Path(f"stop_{what}")
-    assert main(["fit", *QUICK, f"run_root={root}"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err, err
-    assert f"training stopped at step {BAD_STEP}" in err, err
-    assert ("loss is nan" if what == "loss" else "gradient is not finite") in err, err
+    one_line_error(
+        ["fit", *quick(*RUN, f"run_root={root}")],
+        f"training stopped at step {BAD_STEP}",
+        "loss is nan" if what == "loss" else "gradient is not finite",
+    )
     run = run_dir(root)
     last = torch.load(run / "checkpoints/last.ckpt", map_location="cpu", weights_only=True)
     assert last["global_step"] == 2  # the checkpoint before the bad step
@@ -87,10 +72,10 @@ def test_stop_names_the_step_and_keeps_the_last_good_checkpoint(poisoned, capsys
     assert not (run / "model").exists() and not (root / "dna_species" / "latest").exists()
 
 
-def test_skip_drops_the_bad_step_and_trains_on(poisoned, capsys):
+def test_skip_drops_the_bad_step_and_trains_on(poisoned, quick):
     kind, seen = poisoned
     root = Path("skip")
-    assert main(["fit", *QUICK, f"run_root={root}", "nonfinite_loss=skip"]) == 0
+    assert main(["fit", *quick(*RUN, f"run_root={root}", "nonfinite_loss=skip")]) == 0
     before, after = seen[BAD_STEP], seen[BAD_STEP + 1]
     for key in before:  # the poisoned step changed nothing
         assert torch.equal(before[key], after[key]), key

@@ -20,36 +20,28 @@ from seqmodels.cli import main
 DRIVER = Path(__file__).with_name("sigkill_fit.py")
 # two small random genomes (written by `workdir`), 3 training batches per epoch, last.ckpt about
 # every 2 steps (mid-epoch), 10 steps in all
-QUICK = [
-    "task=dna_species",
+RUN = (
     "data.genomes={a: a.fa, b: b.fa}",
-    "data.seq_len=64",
-    "data.batch_size=4",
     "data.train_samples_per_epoch=12",
-    "data.val_windows_per_class=2",
-    "data.test_windows_per_class=2",
-    "model.d_model=16",
-    "model.n_layer=1",
     "trainer.max_steps=10",
     "trainer.log_every_n_steps=1",
     "checkpoint.every_n_steps=2",
-]
+)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("resume")
+def workdir(workdir) -> Path:
     rng = random.Random(0)
     for name in ("a", "b"):  # 4 kb each: parsed in no time, long enough for 64-base windows
         bases = "".join(rng.choices("ACGT", k=4000))
-        (work / f"{name}.fa").write_text(f">{name}\n{bases}\n")
-    return work
+        (workdir / f"{name}.fa").write_text(f">{name}\n{bases}\n")
+    return workdir
 
 
-@pytest.fixture(autouse=True)
-def isolated(workdir, monkeypatch):
-    monkeypatch.chdir(workdir)
-    monkeypatch.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
+@pytest.fixture(scope="module")
+def overrides(quick) -> list[str]:
+    return quick(*RUN)
 
 
 def the_run(root: Path, task: str = "dna_species") -> Path:
@@ -58,16 +50,13 @@ def the_run(root: Path, task: str = "dna_species") -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference(workdir) -> Path:
+def reference(workdir, fit_here, overrides) -> Path:
     """The uninterrupted run."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(workdir)
-        mp.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
-        assert main(["fit", *QUICK, "run_root=uninterrupted"]) == 0
+    fit_here([*overrides, "run_root=uninterrupted"])
     return the_run(workdir / "uninterrupted")
 
 
-def killed_fit(workdir: Path, root: str, args: list[str] = QUICK, **kill: int) -> Path:
+def killed_fit(workdir: Path, root: str, args: list[str], **kill: int) -> Path:
     """Run fit in a subprocess that SIGKILLs itself as `kill` says; return its run directory."""
     env = {**os.environ, **{key.upper(): str(value) for key, value in kill.items()}}
     result = subprocess.run(
@@ -109,8 +98,11 @@ def assert_same_run(run: Path, reference: Path) -> None:
         assert str(last[name]) == str(last_ref[name]), name
 
 
-def test_sigkill_mid_epoch_then_resume_ends_like_the_uninterrupted_run(workdir, reference):
-    run = killed_fit(workdir, "killed", kill_at_step=5)
+@pytest.mark.slow  # a fit in a subprocess, killed and resumed: .ci/run runs it
+def test_sigkill_mid_epoch_then_resume_ends_like_the_uninterrupted_run(
+    workdir, overrides, reference
+):
+    run = killed_fit(workdir, "killed", overrides, kill_at_step=5)
     saved = checkpoint(run / "checkpoints/last.ckpt")
     assert (saved["global_step"], saved["epoch"]) == (4, 1)  # one batch into the second epoch
     assert main(["fit", f"resume={run}"]) == 0
@@ -118,8 +110,11 @@ def test_sigkill_mid_epoch_then_resume_ends_like_the_uninterrupted_run(workdir, 
     assert (workdir / "killed" / "dna_species" / "latest").resolve() == run
 
 
-def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(workdir, reference):
-    run = killed_fit(workdir, "killed_in_save", kill_in_save=2)  # writing step 4's last.ckpt
+@pytest.mark.slow  # a fit in a subprocess, killed and resumed: .ci/run runs it
+def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(workdir, overrides, reference):
+    run = killed_fit(
+        workdir, "killed_in_save", overrides, kill_in_save=2
+    )  # writing step 4's last.ckpt
     (half,) = (run / "checkpoints").glob(".last.ckpt.tmp-*")  # the write was cut off...
     with pytest.raises(Exception):  # noqa: B017 - whatever torch makes of half a file
         checkpoint(half)
@@ -129,8 +124,8 @@ def test_sigkill_while_writing_a_checkpoint_keeps_the_previous_one(workdir, refe
     assert_same_run(run, reference)
 
 
-def test_the_same_seed_gives_the_same_run_twice(workdir, reference):
-    assert main(["fit", *QUICK, "run_root=again"]) == 0
+def test_the_same_seed_gives_the_same_run_twice(workdir, overrides, reference):
+    assert main(["fit", *overrides, "run_root=again"]) == 0
     assert_same_run(the_run(workdir / "again"), reference)
 
 
@@ -146,13 +141,6 @@ def test_resume_applies_overrides_and_continues_from_the_last_step(workdir, refe
     assert steps == sorted(steps, key=int)  # appended after the rows of the first 10 steps
 
 
-def one_line_error(capsys, argv: list[str], expected: str) -> None:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("seqmodels: error:") and "\n" not in err, err
-    assert expected in err, err
-
-
 @pytest.mark.parametrize(
     "extra, expected",
     [
@@ -165,17 +153,17 @@ def one_line_error(capsys, argv: list[str], expected: str) -> None:
     ],
     ids=["model", "task", "seed", "unknown-key", "bad-type", "bad-choice"],
 )
-def test_resume_refuses_overrides_that_make_another_run(capsys, reference, extra, expected):
-    one_line_error(capsys, ["fit", f"resume={reference}", *extra], expected)
+def test_resume_refuses_overrides_that_make_another_run(one_line_error, reference, extra, expected):
+    one_line_error(["fit", f"resume={reference}", *extra], expected)
 
 
-def test_resume_needs_a_run_with_a_checkpoint(capsys, workdir, reference):
-    one_line_error(capsys, ["fit", f"resume={workdir / 'nope'}"], "no such run directory")
-    one_line_error(capsys, ["fit", f"resume={workdir / 'cache'}"], "not a run directory")
+def test_resume_needs_a_run_with_a_checkpoint(one_line_error, workdir, reference):
+    one_line_error(["fit", f"resume={workdir / 'nope'}"], "no such run directory")
+    one_line_error(["fit", f"resume={workdir / 'cache'}"], "not a run directory")
     empty = workdir / "no_checkpoint"
     empty.mkdir()
     shutil.copy(reference / "config.yaml", empty / "config.yaml")
-    one_line_error(capsys, ["fit", f"resume={empty}"], "no checkpoints/last.ckpt to resume from")
+    one_line_error(["fit", f"resume={empty}"], "no checkpoints/last.ckpt to resume from")
 
 
 PRETRAIN = [
@@ -195,6 +183,7 @@ PRETRAIN = [
 ]
 
 
+@pytest.mark.slow  # a fit in a subprocess, killed and resumed: .ci/run runs it
 def test_pretraining_with_length_warmup_resumes_exactly(workdir):
     assert main(["fit", *PRETRAIN, "run_root=pretrain"]) == 0
     reference = the_run(workdir / "pretrain", "dna_pretrain")
