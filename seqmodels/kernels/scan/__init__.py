@@ -7,25 +7,17 @@ docs/selective_scan.md.
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from torch import Tensor
 
 from seqmodels.kernels.backend import BACKENDS, scan_backend
 from seqmodels.kernels.scan.reference import selective_scan_ref
 
 
-def selective_scan(
-    u: Tensor,
-    delta: Tensor,
-    A: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None = None,
-    z: Tensor | None = None,
-    delta_bias: Tensor | None = None,
-    delta_softplus: bool = False,
-    initial_state: Tensor | None = None,
-    return_last_state: bool = False,
-) -> Tensor | tuple[Tensor, Tensor]:
+@functools.wraps(selective_scan_ref)  # the reference's signature and docstring: one contract
+def selective_scan(u: Tensor, *args: Any, **kwargs: Any) -> Tensor | tuple[Tensor, Tensor]:
     """Selective scan on the best backend for the input; see `selective_scan_ref` for shapes."""
     backend = scan_backend(u)
     if backend == "cpu":
@@ -34,7 +26,7 @@ def selective_scan(
         from seqmodels.kernels.scan.triton import selective_scan_triton as fn
     else:
         fn = selective_scan_ref
-    return fn(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state)
+    return fn(u, *args, **kwargs)
 
 
 __all__ = ["BACKENDS", "scan_backend", "selective_scan", "selective_scan_ref"]
