@@ -25,6 +25,7 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import prange, types
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.extending import intrinsic, overload
 
 GROUP = 16
@@ -143,17 +144,19 @@ def _backward(
     dA_part,
     dB_part,
     dC_part,
-    scratch,
-    dA_acc,
+    Hs,
+    As,
     want_ypre,
 ):
     """One chunk of the backward, in place; chunks are processed last to first.
 
-    Recomputes h_t from the chunk-start state `start` (batch, d_inner, groups, GROUP), keeping
-    h_t and a_t of one (batch, channel, group) in `scratch`, then runs the adjoint
-    λ_t = a_{t+1} λ_{t+1} + gy_t C_t backwards from `carry` (a_{t+1} λ_{t+1} at the chunk's end,
-    replaced by a_0 λ_0 for the chunk before). Writes per token (batch, d_inner, T):
-    ypre = Σ_n C h (if want_ypre), sum_lb = Σ_n λ B, sum_w = Σ_n λ h_{t-1} a A; and adds
+    Per (batch, channel, group), two passes over the chunk's T tokens. Forwards: recompute h_t
+    from the chunk-start state `start` (batch, d_inner, groups, GROUP), keeping h_{t-1} and a_t
+    in Hs[p], As[p] (P, T, GROUP), and add gy_t h_t into dC. Backwards: the adjoint
+    λ_t = a_{t+1} λ_{t+1} + gy_t C_t from `carry` (a_{t+1} λ_{t+1} at the chunk's end, replaced by
+    a_0 λ_0 for the chunk before), held in local arrays like the state in the forward, with every
+    gradient term of token t computed in the same step. Writes per token (batch, d_inner, T):
+    ypre = Σ_n C h (if want_ypre), sum_lb = Σ_n λ B, sum_w = Σ_n λ h_{t-1} a A; adds
     Σ λ h_{t-1} a Δ into dA_part[p] (P, d_inner, groups, GROUP) and gy h, λ Δ u into dC_part[p],
     dB_part[p] (P, batch, groups, T, GROUP), which it zeroes first. p is the work share: share p
     takes items p, p + P, ... so that no two threads add into the same partial.
@@ -166,11 +169,8 @@ def _backward(
     for p in prange(P):
         dB_part[p] = 0
         dC_part[p] = 0
-        Hs = scratch[p, 0]  # (T + 1, GROUP): Hs[0] = start, Hs[t + 1] = h_t
-        As = scratch[p, 1]  # (T + 1, GROUP): As[t] = a_t
-        Ls = scratch[p, 2]  # (T + 1, GROUP): Ls[t] = λ_t, Ls[T] = the carry in
-        As[T, :] = 1  # so that Ls[T - 1] = 1 · carry + gy C
-        dA_acc[p] = 0
+        Hp = Hs[p]
+        Ap = As[p]
         for i in range(p, items, P):
             b = i // dim
             d = i - b * dim
@@ -179,72 +179,78 @@ def _backward(
                 af = Af[d, g]
                 Bg = Bc[b, g]
                 Cg = Cc[b, g]
+                dBg = dB_part[p, b, g]
+                dCg = dC_part[p, b, g]
                 h = start[b, d, g].copy()
-                Hs[0, :] = h
                 for t in range(T):
                     dtt = dt[b, d, t]
                     x = dtt * u[b, d, t]
+                    gyt = gy[b, d, t]
                     Bt = Bg[t]
                     Ct = Cg[t]
-                    Ht = Hs[t + 1]
-                    At = As[t]
+                    Ht = Hp[t]
+                    At = Ap[t]
+                    dCt = dCg[t]
                     acc = zero
                     for k in range(GROUP):
                         a = exp2(dtt * ar[k])
+                        Ht[k] = h[k]
+                        At[k] = a
                         hk = a * h[k] + x * Bt[k]
                         h[k] = hk
-                        Ht[k] = hk
-                        At[k] = a
                         acc += hk * Ct[k]
+                        dCt[k] += gyt * hk
                     if want_ypre:
                         if g == 0:
                             ypre[b, d, t] = acc
                         else:
                             ypre[b, d, t] += acc
-                # λ_t backwards (into Ls), with a_t λ_t h_{t-1} over a_t in As (a_t is then spent)
-                Ls[T, :] = carry[b, d, g]
+                m = carry[b, d, g].copy()  # a_{t+1} λ_{t+1}
+                dA = np.zeros(GROUP, dt.dtype)
                 for t in range(T - 1, -1, -1):
-                    gyt = gy[b, d, t]
-                    Ct = Cg[t]
-                    Lt = Ls[t]
-                    Ln = Ls[t + 1]
-                    An = As[t + 1]
-                    for k in range(GROUP):
-                        Lt[k] = An[k] * Ln[k] + gyt * Ct[k]
-                carry[b, d, g, :] = As[0] * Ls[0]  # a_0 λ_0, for the chunk before
-                dBg = dB_part[p, b, g]
-                dCg = dC_part[p, b, g]
-                dAg = dA_acc[p]
-                for t in range(T):
-                    gyt = gy[b, d, t]
                     dtt = dt[b, d, t]
                     x = dtt * u[b, d, t]
+                    gyt = gy[b, d, t]
                     Bt = Bg[t]
-                    Ht = Hs[t + 1]
-                    Hp = Hs[t]
-                    At = As[t]
-                    Lt = Ls[t]
+                    Ct = Cg[t]
+                    Ht = Hp[t]
+                    At = Ap[t]
                     dBt = dBg[t]
-                    dCt = dCg[t]
-                    for k in range(GROUP):
-                        dCt[k] += gyt * Ht[k]
-                        dBt[k] += Lt[k] * x
                     s_lb = zero
                     s_w = zero
                     for k in range(GROUP):
-                        w = Lt[k] * Hp[k] * At[k]
-                        s_lb += Lt[k] * Bt[k]
+                        lam = m[k] + gyt * Ct[k]
+                        s_lb += lam * Bt[k]
+                        dBt[k] += lam * x
+                        mk = At[k] * lam
+                        w = mk * Ht[k]
                         s_w += w * af[k]
-                        dAg[k] += w * dtt
+                        dA[k] += w * dtt
+                        m[k] = mk
                     if g == 0:
                         sum_lb[b, d, t] = s_lb
                         sum_w[b, d, t] = s_w
                     else:
                         sum_lb[b, d, t] += s_lb
                         sum_w[b, d, t] += s_w
+                carry[b, d, g, :] = m  # a_0 λ_0, for the chunk before
                 for k in range(GROUP):
-                    dA_part[p, d, g, k] += dAg[k]
-                    dAg[k] = 0
+                    dA_part[p, d, g, k] += dA[k]
+
+
+class _NoAliasCompiler(CompilerBase):
+    """numba's nopython pipeline with its `noalias` flag: every array argument is `noalias`.
+
+    Without it LLVM must assume that an array the loops write may overlap one they read, and
+    guards each vectorised `for k in range(GROUP)` with run-time overlap checks (about 40
+    instructions per token for the backward's dozen rows, as many as the work itself) and a
+    scalar copy. The flag is numba's own (its parallel gufuncs set it when no arguments alias);
+    the kernels' callers pass distinct, non-overlapping arrays.
+    """
+
+    def define_pipelines(self):
+        self.state.flags.noalias = True
+        return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
 
 
 _KERNELS: dict[tuple[str, bool], object] = {}
@@ -259,5 +265,11 @@ def kernel(name: str, parallel: bool):
         # own name, or the serial and parallel builds would overwrite each other's cache entry.
         variant = pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__)
         variant.__qualname__ = f"{fn.__qualname__}_{'parallel' if parallel else 'serial'}"
-        _KERNELS[key] = numba.njit(variant, cache=True, fastmath=FASTMATH, parallel=parallel)
+        _KERNELS[key] = numba.njit(
+            variant,
+            cache=True,
+            fastmath=FASTMATH,
+            parallel=parallel,
+            pipeline_class=_NoAliasCompiler,
+        )
     return _KERNELS[key]

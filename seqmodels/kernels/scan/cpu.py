@@ -258,7 +258,6 @@ def _scan_backward(
     threads = min(_threads(), batch * dim)
     P = threads
     dA_part = torch.zeros(P, dim, groups, GROUP, dtype=torch.float64)
-    dA_acc = torch.empty(P, GROUP, dtype=f)
     if length:
         backward = _kernel("backward", threads)
         loader = _Loader(u, delta, B, C, delta_bias, softplus, f)
@@ -274,10 +273,11 @@ def _scan_backward(
                 torch.empty(batch, dim, T, dtype=f),  # Σ λ h a A
                 torch.empty(P, batch, groups, T, GROUP, dtype=f),  # dB partials
                 torch.empty(P, batch, groups, T, GROUP, dtype=f),  # dC partials
-                torch.empty(P, 3, T + 1, GROUP, dtype=f),  # states, decays, adjoints of one row
+                torch.empty(P, T, GROUP, dtype=f),  # h_{t-1} of one row
+                torch.empty(P, T, GROUP, dtype=f),  # a_t of one row
                 torch.empty(batch, dim, T, dtype=f),  # gy
             )
-        ypre, sum_lb, sum_w, dB_part, dC_part, scratch, gy = bufs[T]
+        ypre, sum_lb, sum_w, dB_part, dC_part, Hs, As, gy = bufs[T]
         ch = loader.load(s, e)
         start.view(batch, dim, n_pad)[..., :n].copy_(starts[:, :, c])
 
@@ -307,8 +307,8 @@ def _scan_backward(
             _np(dA_part),
             _np(dB_part),
             _np(dC_part),
-            _np(scratch),
-            _np(dA_acc),
+            _np(Hs),
+            _np(As),
             want_ypre,
         )
         if dz is not None:
