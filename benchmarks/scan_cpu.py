@@ -30,7 +30,9 @@ peak resident set size (VmHWM) right after allocating the inputs (the baseline) 
 the first forward and after the first forward+backward. The columns are the increases over the
 baseline, so they include what the calls return: y and, for fwd+bwd, the input gradients.
 
-Usage: python benchmarks/scan_cpu.py [--lengths 1024,16384] [--quick]
+Usage: python benchmarks/scan_cpu.py [--lengths 1024,16384] [--quick] [--methods cpu,legacy]
+(--methods runs only those methods, e.g. `--methods cpu,legacy` for the two goal shapes' ratios
+in a few minutes; the full run is the default.)
 """
 
 from __future__ import annotations
@@ -229,6 +231,9 @@ def main() -> None:
         "--lengths", help="comma-separated L at batch 1, d_inner 256 (default 16384)"
     )
     parser.add_argument("--quick", action="store_true", help="one repeat")
+    parser.add_argument(
+        "--methods", help=f"comma-separated subset of {','.join(METHODS)} (default: all)"
+    )
     parser.add_argument("--case", nargs=4, help=argparse.SUPPRESS)  # METHOD SHAPE REPEATS PARTS
     args = parser.parse_args()
     if args.case:
@@ -239,6 +244,9 @@ def main() -> None:
         print(json.dumps(run_case(method, shape, int(repeats), parts.split(","))))
         return
 
+    methods = args.methods.split(",") if args.methods else list(METHODS)
+    if unknown := set(methods) - set(METHODS):
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
     lengths = sorted(int(x) for x in (args.lengths or "16384").split(","))
     shapes = [TRAINING_SHAPE] + [(1, 256, length) for length in lengths]
     print(
@@ -256,7 +264,7 @@ def main() -> None:
         name = ", ".join(f"{x:,}" for x in shape)
         floors[shape] = exp_floor(shape)
         results = {}
-        for method in METHODS:
+        for method in methods:
             skipped = skip_reasons(method, shape, ref)
             parts = [p for p in PARTS if p not in skipped]
             print(f"{method} at {shape}: {', '.join(parts) or 'skipped'}", file=sys.stderr)
@@ -278,7 +286,7 @@ def main() -> None:
             # one-thread rows compare CPU time; the two-thread row its wall time
             unit = "_s" if method in THREADS else "_cpu"
             for other in ("legacy", "mambapy"):
-                theirs = results[other][0]
+                theirs = results.get(other, ({}, {}))[0]
                 for part in PARTS:
                     ours_t, their_t = r.get(part + unit), theirs.get(part + "_cpu")
                     both = method.startswith("cpu") and ours_t and their_t

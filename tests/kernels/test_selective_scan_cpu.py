@@ -341,3 +341,24 @@ def test_exp2f_accuracy():
     exact = np.exp2(x.astype(np.float64))
     rel = (out - exact) / exact
     assert np.abs(rel).max() < 1.1e-7 and abs(rel.mean()) < 1e-8
+
+
+def test_sigmoid_accuracy():
+    """The fp32 sigmoid of the backward's loop (via the same exp2), relative error against exact.
+
+    Bounded by (2 + |x|) · 8e-8: the exp2 polynomial's ulp, plus the rounding of x · log2(e) in
+    fp32, which grows with |x| (it only matters where σ is tiny).
+    """
+    numba = pytest.importorskip("numba")
+    from seqmodels.kernels.scan import _cpu_numba
+
+    @numba.njit(cache=False, error_model="numpy")
+    def sigmoid_all(x, out):
+        for i in range(x.size):
+            out[i] = _cpu_numba._sigmoid(x[i])
+
+    x = np.linspace(-80, 80, 100_001, dtype=np.float32)
+    out = np.empty_like(x)
+    sigmoid_all(x, out)
+    exact = 1 / (1 + np.exp(-x.astype(np.float64)))
+    assert (np.abs((out - exact) / exact) < (2 + np.abs(x)) * 8e-8).all()

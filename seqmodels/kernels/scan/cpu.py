@@ -1,5 +1,7 @@
 """Selective scan on the CPU: compiled loops over a chunk, memory flat in L, forward and backward.
 
+The math (the recurrence, the adjoint λ and every gradient) is in docs/selective_scan.md.
+
 Design. The work is batch · d_inner · L · d_state state updates, each an exp, a multiply-add and
 its share of the contraction with C. The old path (benchmarks/scan_cpu.py keeps it as
 `legacy`) built a (T, batch, d_inner, d_state) buffer of decays with one vectorised torch exp
@@ -7,19 +9,21 @@ per chunk, then ran the recurrence with one in-place torch op per token: every s
 through memory several times and every token paid a Python-level op. Here the whole recurrence
 of a chunk is one compiled loop (numba, _cpu_numba.py) per (batch, channel): the state lives in
 a small local array, and the exp, the update, y's contraction with C and, in the backward, the
-adjoint and every gradient sum are fused into the same pass over the state, SIMD across the
+adjoint and every gradient term are fused into the same pass over the state, SIMD across the
 state dimension. The exp is computed inside the loop by a polynomial in fp32 (vectorised with
 the loop; precomputing decays with torch's exp and reading them back cost more than computing
-them in place). Per-token work that needs a transcendental (softplus of δ, silu and sigmoid of
-z, the softplus gradient) stays in vectorised torch ops on (batch, d_inner, T) chunk buffers.
+them in place). The softplus of δ stays a torch op on (batch, d_inner, T) chunk buffers; the
+backward's per-token work (silu and sigmoid of z, the softplus gradient, du, ∂δ, ∂z and the
+sums for dD and the bias) runs in the compiled loop too, after a row's state passes: as torch
+ops it was two dozen passes over the chunk buffers and half the backward's time.
 
 Chunks of T tokens (one per-token buffer holds about CHUNK_ELEMENTS values) bound the memory: the
 forward keeps the state and a few (batch, d_inner, T) buffers; with gradients it saves the
 chunk-start states (batch, d_inner, ceil(L / T), d_state) and the backward recomputes a chunk's
-states from them, keeping only one (batch, channel) row's T states at a time. Nothing of size
-L · d_state is held. The sums over channels in dB and dC (and over batch in dA) go to per-thread
-partials, so threads (numba's, SEQMODELS_SCAN_THREADS of them; one by default) never write the
-same value.
+states from them, keeping only one (batch, channel) row's T states and decays at a time. Nothing
+of size L · d_state is held. The sums over channels in dB and dC (and over batch in dA) go to
+per-thread partials, so threads (numba's, SEQMODELS_SCAN_THREADS of them; one by default) never
+write the same value.
 """
 
 from __future__ import annotations
@@ -237,116 +241,70 @@ def _scan_backward(
     grad_last: Tensor | None,  # (batch, d_inner, d_state)
     need: dict[str, bool],
 ) -> dict[str, Tensor | None]:
-    """Gradients of the inputs named in `need` that are True, chunk by chunk from the end."""
+    """Gradients of the inputs named in `need` that are True, chunk by chunk from the end.
+
+    The compiled loop computes every per-token gradient of a chunk into (batch, d_inner, T)
+    buffers; here they are only copied out (in the inputs' dtypes) and summed over the batch.
+    """
     batch, dim, length = u.shape
     n = A.shape[1]
     f = state_dtype(u)
     groups, n_pad = _grouped(n)
     Af, A2 = _grouped_params(A, f, n_pad)
-    Df = D.to(f) if D is not None else None
-    need_ddt = need["delta"] or need["delta_bias"]
-    du = torch.empty_like(u) if need["u"] else None
-    ddelta = torch.empty_like(delta) if need["delta"] else None
-    dB = torch.empty_like(B) if need["B"] else None
-    dC = torch.empty_like(C) if need["C"] else None
-    dz = torch.empty_like(z) if need["z"] else None
-    dD_sum = torch.zeros(dim, dtype=f) if need["D"] else None
-    dbias_sum = torch.zeros(dim, dtype=f) if need["delta_bias"] else None
+    Df = D.to(f).contiguous() if D is not None else torch.zeros(0, dtype=f)
+    none = torch.zeros(0, 0, 0, dtype=f)  # stands for an absent per-token input or output
+    grads = {name: torch.empty_like(x) for name, x in (("u", u), ("delta", delta), ("B", B),
+             ("C", C), ("z", z)) if need[name]}  # fmt: skip
+    dD_sum = torch.zeros(dim, dtype=f)
+    dbias_sum = torch.zeros(dim, dtype=f)
     carry = torch.zeros(batch, dim, groups, GROUP, dtype=f)  # a_{t+1} λ_{t+1} at a chunk's end
     if grad_last is not None:
         carry.view(batch, dim, n_pad)[..., :n].copy_(grad_last)
-    threads = min(_threads(), batch * dim)
-    P = threads
+    P = min(_threads(), batch * dim)
     dA_part = torch.zeros(P, dim, groups, GROUP, dtype=torch.float64)
-    dA_acc = torch.empty(P, GROUP, dtype=f)
     if length:
-        backward = _kernel("backward", threads)
+        backward = _kernel("backward", P)
         loader = _Loader(u, delta, B, C, delta_bias, softplus, f)
     start = torch.zeros(batch, dim, groups, GROUP, dtype=f)
-    bufs: dict[int, tuple[Tensor, ...]] = {}
+    bufs: dict[int, tuple[Tensor, ...]] = {}  # chunk buffers by T (the last chunk is shorter)
     for c in reversed(range(starts.shape[2])):
         s, e = c * chunk, min((c + 1) * chunk, length)
         T = e - s
         if T not in bufs:
-            bufs[T] = (
-                torch.empty(batch, dim, T, dtype=f),  # ypre
-                torch.empty(batch, dim, T, dtype=f),  # Σ λ B
-                torch.empty(batch, dim, T, dtype=f),  # Σ λ h a A
-                torch.empty(P, batch, groups, T, GROUP, dtype=f),  # dB partials
-                torch.empty(P, batch, groups, T, GROUP, dtype=f),  # dC partials
-                torch.empty(P, 3, T + 1, GROUP, dtype=f),  # states, decays, adjoints of one row
-                torch.empty(batch, dim, T, dtype=f),  # gy
-            )
-        ypre, sum_lb, sum_w, dB_part, dC_part, scratch, gy = bufs[T]
+            tok = [torch.empty(batch, dim, T, dtype=f) for _ in range(5)]
+            if z is None:
+                tok[1] = tok[4] = none
+            parts = [torch.empty(P, batch, groups, T, GROUP, dtype=f) for _ in range(2)]
+            rows = [torch.empty(P, T, GROUP, dtype=f) for _ in range(2)]  # h_{t-1}, a_t of a row
+            sums = [torch.empty(batch, dim, dtype=f) for _ in range(2)]
+            bufs[T] = (*tok, *parts, *rows, *sums)
+        g, zc, du, ddt, dz, dB_part, dC_part, Hs, As, dD_rows, dbias_rows = bufs[T]
         ch = loader.load(s, e)
         start.view(batch, dim, n_pad)[..., :n].copy_(starts[:, :, c])
-
-        if grad_y is not None:
-            gy.copy_(grad_y[:, :, s:e])
-        else:
-            gy.zero_()
+        g.copy_(grad_y[:, :, s:e]) if grad_y is not None else g.zero_()
         if z is not None:
-            zt = z[:, :, s:e].to(f)
-            sz = torch.sigmoid(zt)
-            g_raw = gy.clone() if dz is not None else None
-            gy.mul_(zt * sz)  # g · silu(z)
-        want_ypre = dz is not None
-        backward(
-            _np(ch.dt),
-            _np(ch.u),
-            _np(gy),
-            _np(ch.B),
-            _np(ch.C),
-            _np(A2),
-            _np(Af),
-            _np(start),
-            _np(carry),
-            _np(ypre),
-            _np(sum_lb),
-            _np(sum_w),
-            _np(dA_part),
-            _np(dB_part),
-            _np(dC_part),
-            _np(scratch),
-            _np(dA_acc),
-            want_ypre,
-        )
-        if dz is not None:
-            yt = ypre if Df is None else ypre.addcmul_(ch.u, Df[:, None])  # y before the gate
-            dz[:, :, s:e].copy_(g_raw * yt * sz * (1 + zt * (1 - sz)))
-        if dC is not None:
-            part = dC_part.sum(0) if P > 1 else dC_part[0]
-            dC[:, :, s:e].copy_(part.permute(0, 1, 3, 2).flatten(1, 2)[:, :n])
-        if dB is not None:
-            part = dB_part.sum(0) if P > 1 else dB_part[0]
-            dB[:, :, s:e].copy_(part.permute(0, 1, 3, 2).flatten(1, 2)[:, :n])
-        if dD_sum is not None:
-            dD_sum += (gy * ch.u).sum((0, 2))
-        if du is not None:
-            dut = ch.dt * sum_lb
-            if Df is not None:
-                dut.addcmul_(gy, Df[:, None])
-            du[:, :, s:e].copy_(dut)
-        if need_ddt:
-            ddt = sum_w.addcmul_(sum_lb, ch.u)  # ∂Δ
-            if softplus:
-                # softplus' = σ, with F.softplus's threshold so that results match the reference
-                ddt = torch.ops.aten.softplus_backward(ddt, ch.dt_raw, 1, 20)
-            if ddelta is not None:
-                ddelta[:, :, s:e].copy_(ddt)
-            if dbias_sum is not None:
-                dbias_sum += ddt.sum((0, 2))
+            zc.copy_(z[:, :, s:e])
+        raw = ch.dt_raw if softplus else none
+        arrays = (ch.dt, raw, ch.u, g, zc, Df, ch.B, ch.C, A2, Af, start, carry, du, ddt, dz,
+                  dD_rows, dbias_rows, dA_part, dB_part, dC_part, Hs, As)  # fmt: skip
+        backward(*map(_np, arrays), z is not None, D is not None, softplus)
+        for name, x in (("u", du), ("delta", ddt), ("z", dz)):
+            if name in grads:
+                grads[name][:, :, s:e].copy_(x)
+        for name, x in (("B", dB_part), ("C", dC_part)):
+            if name in grads:
+                x = x.sum(0) if P > 1 else x[0]  # (batch, groups, T, GROUP)
+                grads[name][:, :, s:e].copy_(x.permute(0, 1, 3, 2).flatten(1, 2)[:, :n])
+        dD_sum += dD_rows.sum(0)
+        dbias_sum += dbias_rows.sum(0)
 
-    dA = dA_part.sum(0).flatten(1)[:, :n] if need["A"] else None
+    dA = dA_part.sum(0).flatten(1)[:, :n]
     return {
-        "u": du,
-        "delta": ddelta,
-        "A": dA.to(A.dtype) if dA is not None else None,
-        "B": dB,
-        "C": dC,
-        "D": dD_sum.to(D.dtype) if dD_sum is not None else None,
-        "z": dz,
-        "delta_bias": dbias_sum.to(delta_bias.dtype) if dbias_sum is not None else None,
+        **dict.fromkeys(_GRAD_NAMES),
+        **grads,
+        "A": dA.to(A.dtype) if need["A"] else None,
+        "D": dD_sum.to(D.dtype) if need["D"] else None,
+        "delta_bias": dbias_sum.to(delta_bias.dtype) if need["delta_bias"] else None,
         # ∂h_{-1} = a_0 λ_0
         "initial_state": carry.flatten(2)[..., :n].clone() if need["initial_state"] else None,
     }
