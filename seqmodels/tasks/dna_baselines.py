@@ -13,24 +13,26 @@ Smoothing: interpolated Witten-Bell,
 
 where c' is c without its oldest base, C counts the training positions, and T(c) is the number
 of distinct symbols seen after c (an unseen context, C(c) = 0, backs off to P_{k-1}). It has no
-parameter to tune, so validation picks k alone; it mixes in the lower orders in proportion to how
-open a context looks (many different successors: weight the lower order more), which suits an
-alphabet of four bases where add-α, with one α for every order, over-smooths the dense low orders
-or under-smooths the sparse high ones; and it is within a few hundredths of a bit of Kneser-Ney on
-small alphabets.
+parameter to tune, so validation picks k alone; and it trusts a context by how often it was seen
+against how open it looks (many different successors: more weight on the order below), where
+add-α, one α for every order, over-smooths the dense low orders or under-smooths the sparse high
+ones. Kneser-Ney's continuation counts matter little with four symbols, where nearly every base
+follows nearly every context of low order.
 
 Counting: a context and its successor are one integer, x · 6^K + Σ_j token[t-j] · 6^(K-j) for
 j = 1..K (tokens are 0..5, PAD = 0 marks "before the sequence"), most recent base the most
 significant context digit. One sort of these codes at K = MAX_ORDER gives every lower order by
 integer division (which keeps the order sorted) and run-length counting: no dictionary, no sort
-per order. Scored contexts are looked up with np.searchsorted (dense tables for orders whose
-6^(k+1) codes fit DENSE_CODES). A context that runs into PAD (a segment's start) is never looked
-up: a scored position with t tokens before it uses order min(k, t).
+per order; orders whose 6^(k+1) codes fit DENSE_CODES are a table (np.bincount), summed down to
+the next order. Scored contexts are looked up with np.searchsorted or in the table, highest order
+first, so only one order's counts are held at a time. A context that runs into PAD (a segment's
+start) is never looked up: a scored position with t tokens before it uses order min(k, t).
 
 Training tokens are capped at MAX_TRAIN_TOKENS (both strands counted), taken as evenly spaced
-contiguous pieces of the training regions, so a large genome costs seconds and under a gigabyte
-(the sort holds 8 bytes per token, the top orders about 12 bytes per distinct code); the bundled
-genomes (about 15 Mb of training regions, 30 M tokens on both strands) fit under the cap whole.
+contiguous pieces of the training regions, so that a large genome costs what the cap does: about
+28 bytes per training token at the peak (the sorted codes, then the top order's distinct codes
+and counts), under a gigabyte. The bundled genomes (15 Mb of training regions, 30 M tokens on
+both strands) fit under the cap whole.
 """
 
 from __future__ import annotations
