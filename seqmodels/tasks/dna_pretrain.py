@@ -2,6 +2,9 @@
 
 The model is a causal backbone (it predicts each base from the ones before it); fine-tuning
 with init_from turns its weights into any backbone variant (seqmodels.models.backbones).
+Validation and test also log the best order-k Markov model on the same windows
+(seqmodels.tasks.dna_baselines) as `<stage>/markov_bits_per_base`, with its k as
+`<stage>/markov_order`, so that a run's `<stage>/bits_per_base` is read against it.
 """
 
 from __future__ import annotations
@@ -16,18 +19,38 @@ from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
 from seqmodels.models.config import CAUSAL_VARIANTS
 from seqmodels.tasks.config import model_config
+from seqmodels.tasks.dna_baselines import pretrain_baselines
 from seqmodels.tasks.language_model import LanguageModelTask
 from seqmodels.tasks.seq_len_warmup import SequenceLengthWarmup, warmup_stages
 
 
 class DnaPretrainTask(LanguageModelTask):
-    """The language-model task with the warmup callback; `warmup` holds its arguments."""
+    """The language-model task with the warmup callback (`warmup` holds its arguments), logging
+    `baselines` ({stage: {name: value}}) beside its own bits."""
 
-    def __init__(self, info: dict[str, Any], optim: dict[str, Any], warmup: dict[str, int]):
-        super().__init__(info, optim)  # save_hyperparameters keeps warmup as hparams.warmup
+    def __init__(
+        self,
+        info: dict[str, Any],
+        optim: dict[str, Any],
+        warmup: dict[str, int],
+        baselines: dict[str, dict[str, float]] | None = None,
+    ):
+        super().__init__(info, optim)  # save_hyperparameters keeps warmup, baselines as hparams
 
     def configure_callbacks(self) -> list[SequenceLengthWarmup]:
         return [SequenceLengthWarmup(**self.hparams.warmup)]
+
+    def _log_baselines(self, stage: str) -> None:
+        for name, value in (self.hparams.baselines or {}).get(stage, {}).items():
+            self.log(f"{stage}/{name}", value)
+
+    def on_validation_epoch_end(self) -> None:
+        super().on_validation_epoch_end()
+        self._log_baselines("val")
+
+    def on_test_epoch_end(self) -> None:
+        super().on_test_epoch_end()
+        self._log_baselines("test")
 
 
 def _warmup(cfg: DictConfig) -> dict[str, int]:
@@ -70,4 +93,4 @@ def build_module(
     else:
         card.require(kind="lm", alphabet="dna", what="task=dna_pretrain")
     optim = OmegaConf.to_container(cfg.optim, resolve=True)
-    return DnaPretrainTask(card.to_dict(), optim, _warmup(cfg))
+    return DnaPretrainTask(card.to_dict(), optim, _warmup(cfg), pretrain_baselines(datamodule))

@@ -6,6 +6,7 @@ import torch
 from omegaconf import OmegaConf
 
 from seqmodels.errors import UserError
+from seqmodels.io.model_card import ModelCard
 from seqmodels.models import LanguageModel, ModelConfig, SequenceClassifier, build_backbone
 from seqmodels.models.backbones import map_backbone_state
 from seqmodels.models.pretrained import save_pretrained
@@ -122,7 +123,7 @@ def saved(tmp_path, **fields):
     torch.manual_seed(0)
     info = {"kind": "lm", "model": model_dict(**fields), "alphabet": "dna", "pad_id": 0}
     model = LanguageModel(ModelConfig.from_dict(info["model"]))
-    return save_pretrained(tmp_path / "model", model, info), model
+    return save_pretrained(tmp_path / "model", model, ModelCard.from_dict(info)), model
 
 
 def task(**fields) -> ClassificationTask:
