@@ -40,6 +40,12 @@ QUICK = {
 }
 
 
+def pytest_runtest_setup(item):
+    """Tests marked `gpu` run where there is a CUDA device and skip, with the reason, elsewhere."""
+    if item.get_closest_marker("gpu") is not None and not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device (torch.cuda.is_available() is False)")
+
+
 def quick_overrides(*changes: str, task: str = "dna_species") -> list[str]:
     """`task=TASK` and its tiny overrides, with `changes` (key=value) replacing or adding keys."""
     overrides = dict(pair.split("=", 1) for pair in ("task=" + task, *QUICK[task]))

@@ -34,7 +34,15 @@ def build_optimizer(
     groups = [
         {**group, "lr": lr * group["lr_scale"]} for group in parameter_groups(model, weight_decay)
     ]
-    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas))
+    params = [param for group in groups for param in group["params"]]
+    # on a GPU, AdamW's fused kernel updates every parameter in one launch per step
+    fused = True if use_fused(params) else None
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), fused=fused)
+
+
+def use_fused(params: list) -> bool:
+    """Whether AdamW's fused implementation applies: every parameter a CUDA tensor."""
+    return bool(params) and all(param.is_cuda for param in params)
 
 
 def warmup_cosine(

@@ -1,9 +1,13 @@
 """AdamW groups and the learning-rate schedule."""
 
+from types import SimpleNamespace
+
+import pytest
 import torch
+from torch import nn
 
 from seqmodels.models import ModelConfig, SequenceClassifier
-from seqmodels.tasks.optim import build_optimizer, parameter_groups, warmup_cosine
+from seqmodels.tasks.optim import build_optimizer, parameter_groups, use_fused, warmup_cosine
 
 
 def test_ssm_parameters_biases_and_norms_are_not_decayed():
@@ -31,3 +35,16 @@ def test_warmup_then_cosine_to_the_floor():
     assert rates[0] == 0.1 and rates[9] == 1.0
     assert all(a >= b for a, b in zip(rates[9:109], rates[10:110], strict=True))
     assert abs(rates[60] - 0.55) < 1e-9 and abs(rates[119] - 0.1) < 1e-12
+
+
+def test_fused_adamw_only_where_every_parameter_is_on_a_gpu():
+    gpu, cpu = SimpleNamespace(is_cuda=True), SimpleNamespace(is_cuda=False)
+    assert use_fused([gpu, gpu]) and not use_fused([gpu, cpu]) and not use_fused([])
+    optimizer = build_optimizer(nn.Linear(3, 2), lr=1e-3, weight_decay=0.1)
+    assert not optimizer.defaults["fused"]  # CPU parameters: the default implementation
+
+
+@pytest.mark.gpu
+def test_fused_adamw_on_a_gpu():
+    optimizer = build_optimizer(nn.Linear(3, 2).cuda(), lr=1e-3, weight_decay=0.1)
+    assert optimizer.defaults["fused"]
