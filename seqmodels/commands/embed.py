@@ -22,8 +22,8 @@ from seqmodels.commands.options import PositiveInt
 from seqmodels.commands.predict_dna import FASTA_SUFFIX
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.errors import UserError
-from seqmodels.inference.dna import RECORD
-from seqmodels.inference.embed import EmbeddingRow, check_pooling, count_rows, iter_embeddings
+from seqmodels.inference.dna import RECORD, count_rows
+from seqmodels.inference.embed import EmbeddingRow, check_pooling, iter_embeddings
 from seqmodels.inference.load import load_model
 from seqmodels.io.atomic import atomic_write
 from seqmodels.io.model_card import ModelCard

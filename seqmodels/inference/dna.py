@@ -57,6 +57,13 @@ def _batches(
         yield pending, np.stack([store.window(*p) for p in pending])
 
 
+def count_rows(store: GenomeStore, window: int | str, stride: int | None = None) -> int:
+    """How many embeddings windows (or whole records) a store is read as for this store."""
+    if window == RECORD:
+        return len(store.records)
+    return sum(len(tile_record(r.length, window, stride or window)) for r in store.records)
+
+
 def _record_reader(store: GenomeStore, record: int, device: torch.device):
     """Tokens start:end of one record as ids (1, end - start) on `device`: only that segment is
     copied out of the memory map."""
@@ -125,8 +132,7 @@ def classify_store(
     pad_id = card.pad_id
     task = None
     if progress is not None:
-        total = sum(len(tile_record(r.length, window, stride)) for r in store.records)
-        task = progress.add_task(store.path.name, total=total)
+        task = progress.add_task(store.path.name, total=count_rows(store, window, stride))
     windows: list[WindowPrediction] = []
     per_record: list[list[np.ndarray]] = [[] for _ in store.records]
     # A batch holds at most `segment` tokens, and a window longer than that is streamed on its

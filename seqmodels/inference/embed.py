@@ -22,9 +22,8 @@ import torch
 from rich.progress import Progress
 
 from seqmodels.data.dna.genome_store import GenomeStore
-from seqmodels.data.dna.windows import tile_record
 from seqmodels.errors import UserError
-from seqmodels.inference.dna import RECORD, _batches, _record_reader
+from seqmodels.inference.dna import RECORD, _batches, _record_reader, count_rows
 from seqmodels.models.backbones.rc_equivariant import RCEquivariantBackbone
 from seqmodels.models.heads import POOLINGS, pool
 from seqmodels.models.streaming import default_segment, stream_pool, tensor_reader
@@ -46,13 +45,6 @@ def check_pooling(model: torch.nn.Module, pooling: str) -> None:
     if isinstance(model.backbone, RCEquivariantBackbone) and pooling != "mean":
         # its last position is the reverse complement's first: only the mean is strand-blind
         raise UserError("pooling=last: an rc_equivariant model is embedded with pooling=mean")
-
-
-def count_rows(store: GenomeStore, window: int | str, stride: int | None = None) -> int:
-    """How many embeddings `iter_embeddings` gives for this store."""
-    if window == RECORD:
-        return len(store.records)
-    return sum(len(tile_record(r.length, window, stride or window)) for r in store.records)
 
 
 @torch.inference_mode()
