@@ -9,7 +9,8 @@
 #   3. benchmarks/decode_gpu.py: the recurrent step's time per token at batch 1 and 64, early and
 #      late (token 100,000) in a generation
 #   4. benchmarks/device_check.py: one optimiser step of dna-base at 2^16 and 2^20 tokens (time,
-#      tokens/s, peak memory) and audio generation samples/s at batch 64
+#      tokens/s, peak memory); what each GPU default adds (bf16-mixed, fused AdamW, compile=true,
+#      loader workers and pinned memory); audio generation samples/s at batch 64
 #
 # Usage: benchmarks/device_check.sh [--dry-run] [RESULT_FILE]
 #   The file is $OUT/device_check.md when OUT is set, else RESULT_FILE (default
@@ -113,18 +114,21 @@ if [ "$DRY_RUN" = 1 ]; then
     run 120 "3. Decode (dry run: the CPU, torch reference)" \
         "$PYTHON" benchmarks/decode_gpu.py --device cpu --late 300 --batches 1,2
     run 300 "4a. Training step (dry run)" "$PYTHON" benchmarks/device_check.py train --dry-run
-    run 120 "4b. Audio generation (dry run)" \
+    run 120 "4b. What each default adds (dry run)" "$PYTHON" benchmarks/device_check.py defaults --dry-run
+    run 120 "4c. Audio generation (dry run)" \
         "$PYTHON" benchmarks/device_check.py generate --dry-run --batch 64
 else
-    # limits add up to 460 s; the scan benchmark stops starting cases after its --budget-s
+    # limits add up to 480 s; the scan benchmark stops starting cases after its --budget-s
     run 170 "1. GPU tests" "$PYTHON" -m pytest -m gpu -q -rs -p no:cacheprovider
-    run 140 "2. Selective scan, batch 1, d_inner 1536, d_state 16, bf16" \
-        "$PYTHON" benchmarks/scan_gpu.py --no-check --batches 1 --budget-s 100
-    run 50 "3. Decode, d_inner 1536, d_state 16" \
+    run 120 "2. Selective scan, batch 1, d_inner 1536, d_state 16, bf16" \
+        "$PYTHON" benchmarks/scan_gpu.py --no-check --batches 1 --budget-s 85
+    run 40 "3. Decode, d_inner 1536, d_state 16" \
         "$PYTHON" benchmarks/decode_gpu.py --late 100000 --batches 1,64
     run 60 "4a. Training step, dna-base" \
         "$PYTHON" benchmarks/device_check.py train --lengths 65536,1048576
-    run 40 "4b. Audio generation, audio-small" \
+    run 60 "4b. What each default adds, dna-base at 2^16 tokens" \
+        "$PYTHON" benchmarks/device_check.py defaults --length 65536 --steps 10
+    run 30 "4c. Audio generation, audio-small" \
         "$PYTHON" benchmarks/device_check.py generate --batch 64 --steps 2000
 fi
 

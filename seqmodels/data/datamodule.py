@@ -4,17 +4,20 @@ Every task's data module takes `batch_size`, `num_workers`, `split` and the run'
 them the same way (a one-line UserError naming the option), and reads its datasets through
 ResumableLoader (seqmodels.data.loaders): split across DDP ranks, resumable mid-epoch (its
 `state_dict` goes into Lightning's checkpoints), worker processes kept alive across epochs when
-`num_workers` > 0, pinned memory on a GPU machine. A subclass makes `train_dataset`,
+`num_workers` > 0 (`auto`: loader processes on a GPU machine, none on the CPU), pinned memory on
+a GPU machine. A subclass makes `train_dataset`,
 `val_dataset` and `test_dataset` in `setup` and says, with the class attributes below, how its
 items become batches.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 
 import lightning as L
+import torch
 from torch.utils.data import Dataset
 
 from seqmodels.data.loaders import ResumableLoader
@@ -28,6 +31,23 @@ def check_count(key: str, value: object, minimum: int = 1) -> int:
         bound = "0 or more" if minimum == 0 else f"at least {minimum}"
         raise UserError(f"data.{key} must be {bound}, got {value!r}")
     return int(value)
+
+
+AUTO_WORKERS_MAX = 4  # enough to keep a GPU fed with windows cut from memory-mapped files
+
+
+def worker_count(value: object) -> int:
+    """data.num_workers: a count (0: the main process loads), or "auto": with a GPU, up to
+    AUTO_WORKERS_MAX loader processes (a core left to the main one), so the next batches are
+    ready while the GPU runs a step; without one, none, because on the CPU the same cores do
+    the model's arithmetic and loader processes would only compete with it for them."""
+    if value == "auto":
+        if not torch.cuda.is_available():
+            return 0
+        return max(1, min(AUTO_WORKERS_MAX, (os.cpu_count() or 2) - 1))
+    if isinstance(value, str):
+        raise UserError(f"data.num_workers must be a whole number or auto, got {value!r}")
+    return check_count("num_workers", value, minimum=0)
 
 
 def check_counts(**values: object) -> None:
@@ -76,7 +96,7 @@ class DataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.batch_size = check_count("batch_size", batch_size)
-        self.num_workers = check_count("num_workers", num_workers, minimum=0)
+        self.num_workers = worker_count(num_workers)
         self.split = check_split(split, train_required=train_required)
         self.seed = check_seed(seed)
         self.train_dataset: Dataset | None = None

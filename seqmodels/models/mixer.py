@@ -87,8 +87,7 @@ class MambaMixer(nn.Module):
         state: MixerState | None = None,
     ) -> tuple[Tensor, MixerState | None]:
         """Mix a sequence; with a state, start from it and return the state after the last token."""
-        xz = self.in_proj(hidden).transpose(1, 2)  # (B, 2·ED, L)
-        x, z = xz.chunk(2, dim=1)
+        x, z = self._project_in(hidden)
         conv_weight = self.conv1d.weight[:, 0, :]  # (ED, d_conv)
         if state is None:
             x = causal_conv1d(x, conv_weight, self.conv1d.bias)
@@ -96,8 +95,7 @@ class MambaMixer(nn.Module):
             x, conv_state = causal_conv1d(
                 x, conv_weight, self.conv1d.bias, state.conv, return_final_state=True
             )
-        x = F.silu(x)  # (B, ED, L)
-        dt, B, C = self._ssm_inputs(x.transpose(1, 2))
+        x, dt, B, C = self._activate_and_project(x)
         scan = selective_scan(
             x,
             dt,
@@ -112,7 +110,21 @@ class MambaMixer(nn.Module):
             return_last_state=state is not None,
         )
         y, new_state = (scan, None) if state is None else (scan[0], MixerState(conv_state, scan[1]))
-        return self.out_proj(y.transpose(1, 2)), new_state
+        return self._project_out(y), new_state
+
+    # The three regions of `forward` between its kernels (conv, scan): plain torch, which
+    # seqmodels.models.compiled can hand to torch.compile.
+    def _project_in(self, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        """x and z (B, ED, L) each, in the conv's and the scan's layout, from hidden (B, L, D)."""
+        return self.in_proj(hidden).transpose(1, 2).chunk(2, dim=1)
+
+    def _activate_and_project(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """SiLU of the conv's output (B, ED, L), and Δ, B and C from it (_ssm_inputs)."""
+        x = F.silu(x)
+        return x, *self._ssm_inputs(x.transpose(1, 2))
+
+    def _project_out(self, y: Tensor) -> Tensor:  # (B, ED, L) → (B, L, D)
+        return self.out_proj(y.transpose(1, 2))
 
     @property
     def A(self) -> Tensor:

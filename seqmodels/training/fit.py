@@ -22,6 +22,7 @@ from seqmodels.data.token_budget import accumulation
 from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write, remove_stale_temporaries
 from seqmodels.io.tables import print_table
+from seqmodels.models.compiled import check_compiler, compile_blocks
 from seqmodels.models.pretrained import load_pretrained, save_pretrained
 from seqmodels.tasks.metrics import per_class_report
 from seqmodels.tasks.registry import task_module
@@ -42,6 +43,11 @@ from seqmodels.training.runs import (
 console = Console()
 
 
+def uses_gpu(cfg: DictConfig) -> bool:
+    """Whether the run trains on a GPU: one is there and trainer.accelerator does not say cpu."""
+    return torch.cuda.is_available() and cfg.trainer.get("accelerator") != "cpu"
+
+
 def build_trainer(cfg: DictConfig, run: Path | None, resume_step: int | None = None) -> L.Trainer:
     """A Lightning Trainer from cfg.trainer; with a run directory, it logs and checkpoints there
     (best.ckpt by cfg.task.monitor; last.ckpt every cfg.checkpoint.every_n_steps steps, or at
@@ -51,7 +57,7 @@ def build_trainer(cfg: DictConfig, run: Path | None, resume_step: int | None = N
     quiet_lightning()
     options = OmegaConf.to_container(cfg.trainer, resolve=True)
     if options.get("precision") is None:
-        gpu = torch.cuda.is_available() and options.get("accelerator") != "cpu"
+        gpu = uses_gpu(cfg)
         options["precision"] = "bf16-mixed" if gpu and torch.cuda.is_bf16_supported() else "32-true"
     # batches accumulated up to the data's token budget per step (long windows: batches of one)
     accumulate = options.get("accumulate_grad_batches", 1)
@@ -132,6 +138,8 @@ def fit(cfg: DictConfig) -> Path:
     if resume:  # checked first: a bad checkpoint should not wait for the data
         run, ckpt = Path(resume), Path(resume) / LAST
         step = last_checkpoint_step(run)
+    if cfg.get("compile"):
+        check_compiler("cuda" if uses_gpu(cfg) else "cpu")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     task = task_module(cfg.task.name)
     datamodule = task.build_datamodule(cfg)
@@ -145,6 +153,8 @@ def fit(cfg: DictConfig) -> Path:
     else:
         init_from(module, cfg)  # a previous run's backbone, when cfg.init_from names one
         run, ckpt, step = run_directory(cfg.run_root, cfg.task.name), None, None
+    if cfg.get("compile"):
+        compile_blocks(module.model)
     if is_launch_rank_zero():
         config = OmegaConf.to_yaml({**OmegaConf.to_container(cfg, resolve=True), "resume": None})
         atomic_write(run / "config.yaml", lambda tmp: tmp.write_text(config))

@@ -4,7 +4,13 @@ each a one-line UserError, and the loaders its base builds."""
 import pytest
 import torch
 
-from seqmodels.data.datamodule import check_count, check_fraction, check_seed
+from seqmodels.data.datamodule import (
+    AUTO_WORKERS_MAX,
+    check_count,
+    check_fraction,
+    check_seed,
+    worker_count,
+)
 from seqmodels.data.loaders import ResumableLoader
 from seqmodels.errors import UserError
 
@@ -13,6 +19,7 @@ BAD = [
     ({"batch_size": "8"}, "data.batch_size must be at least 1, got '8'"),
     ({"batch_size": 2.5}, "data.batch_size must be at least 1, got 2.5"),
     ({"num_workers": -1}, "data.num_workers must be 0 or more, got -1"),
+    ({"num_workers": "many"}, "data.num_workers must be a whole number or auto, got 'many'"),
     ({"seed": -3}, "seed must be a whole number, 0 or more, got -3"),
     ({"split": (0.8, 0.2)}, r"data.split=\[0.8, 0.2\]: give three fractions"),
     ({"split": (0.8, 0.3, 0.1)}, "data.split=.*that sum to 1"),
@@ -92,3 +99,13 @@ def test_training_loader_resumes_from_its_state(tiny_module, task):
     rest = [batch["tokens"] for batch in again]
     assert len(whole) >= 2 and len(rest) == len(whole) - 1
     assert all(map(torch.equal, [head, *rest], whole))
+
+
+def test_auto_workers_load_in_processes_on_a_gpu_machine_only(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert worker_count("auto") == 0  # the CPU's cores do the arithmetic
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for cores, expected in ((1, 1), (2, 1), (3, 2), (64, AUTO_WORKERS_MAX)):
+        monkeypatch.setattr("os.cpu_count", lambda cores=cores: cores)
+        assert worker_count("auto") == expected
+    assert worker_count(3) == 3
