@@ -188,7 +188,8 @@ def _read_table(
                 tokens = _encode(seq, where)
             else:
                 chrom, start, end = (row[columns[key]].strip() for key in ("chrom", "start", "end"))
-                tokens = genome.window(*_interval(genome, chrom, start, end, where))
+                interval = _interval(genome, chrom, start, end, where)  # before genome.window
+                tokens = genome.window(*interval)
             out.append(LabelledSequence(tokens, label, where, tuple(zip(header, row, strict=True))))
     if not out:
         raise UserError(f"{path}: a header but no rows: expected labelled sequences")

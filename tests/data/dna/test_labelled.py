@@ -111,6 +111,9 @@ def test_coordinates_without_a_genome(tmp_path):
     path = write(tmp_path / "r.bed", "chr1\t0\t4\ta\n")
     with pytest.raises(UserError, match=r"r.bed, line 1: coordinates need .* data.genome"):
         read_labelled(path)
+    table = write(tmp_path / "c.tsv", "chrom\tstart\tend\tlabel\nchr1\t0\t4\ta\n")
+    with pytest.raises(UserError, match=r"c.tsv, line 2: coordinates need .* data.genome"):
+        read_labelled(table)
 
 
 def test_bad_base_in_a_class_folder_file_names_its_line(tmp_path):
