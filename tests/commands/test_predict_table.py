@@ -231,6 +231,26 @@ def test_a_fasta_without_labelled_true_is_still_a_genome(model, tmp_path):
     assert not (tmp_path / "genome.predictions.tsv").exists()
 
 
+def test_only_the_rows_with_a_label_are_scored(model, tmp_path):
+    table = tmp_path / "some.tsv"
+    table.write_text("sequence\tlabel\nAATTAATT\tat\nGGCC\t\nGGCCGGCC\tgc\n")
+    predict(table, f"ckpt={model}", f"out={tmp_path}")
+    assert [r[1] for r in tsv(tmp_path / "some.predictions.tsv")] == ["label", "at", "", "gc"]
+    scores = metrics_of(tmp_path / "some.metrics.tsv")
+    assert scores["rows", ""] == 2 and scores["support", "at"] == scores["support", "gc"] == 1
+
+
+def test_a_txt_file_is_a_table_unless_it_starts_like_fasta(model, tmp_path):
+    rows, fasta = tmp_path / "rows.txt", tmp_path / "chr.txt.gz"
+    rows.write_text("sequence\nACGTAC\n")
+    fasta.write_bytes(gzip.compress(b">chr1\nACGTACGTACGT\n"))
+    predict(rows, f"ckpt={model}", f"out={tmp_path}")
+    predict(fasta, f"ckpt={model}", f"out={tmp_path}", "window=4")
+    assert (tmp_path / "rows.predictions.tsv").is_file() and (
+        tmp_path / "chr.records.tsv"
+    ).is_file()
+
+
 def test_labelled_false_ignores_a_name_column_that_holds_no_classes(model, tmp_path, genome):
     bed = tmp_path / "peaks.bed"
     bed.write_text("chr1\t0\t10\tpeak_1\nchr1\t20\t40\tpeak_2\n")
