@@ -98,9 +98,8 @@ def score(predictions: list[RowPrediction], class_names: list[str]) -> tuple[dic
     values = {key.split("/", 1)[1]: float(value) for key, value in metrics.compute().items()}
     matrix = np.zeros((len(class_names), len(class_names)), dtype=np.int64)
     np.add.at(matrix, (labels.numpy(), probs.argmax(1).numpy()), 1)
-    return {**{k: values[k] for k in METRICS}, "rows": len(scored)}, per_class_report(
-        matrix, class_names
-    )
+    summary = {**{key: values[key] for key in METRICS}, "rows": len(scored)}
+    return summary, per_class_report(matrix, class_names)
 
 
 def _predictions_text(predictions: list[RowPrediction], class_names: list[str]) -> str:
