@@ -1,4 +1,5 @@
-"""The Python API for notebooks: `seqmodels.load(run_or_model_dir)` → a `Pretrained` model."""
+"""The Python API for notebooks: `seqmodels.load(run_or_model_dir)` → a `Pretrained` model,
+with predict_fasta (genomes), predict_table (labelled-data files), embed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from seqmodels.errors import UserError
 from seqmodels.inference.dna import RecordPrediction, WindowPrediction, classify_store
 from seqmodels.inference.embed import EmbeddingRow, embed_store
 from seqmodels.inference.load import load_model
+from seqmodels.inference.tables import RowPrediction, check_labels, classify_rows, read_rows
 from seqmodels.io.model_card import ModelCard
 
 
@@ -56,6 +58,24 @@ class Pretrained:
             self.model, self.card, store, window, stride, batch_size, segment=segment
         )
         return (records, windows) if return_windows else records
+
+    def predict_table(
+        self,
+        path: str | Path,
+        genome: str | Path | None = None,
+        labelled: bool | None = None,
+        batch_size: int = 64,
+        segment: int | None = None,
+    ) -> list[RowPrediction]:
+        """Classify every row of a file task=dna_classify trains on (a sequence or coordinate
+        table, BED, FASTA with '|label' headers, a folder of class folders), each row whole, in
+        input order; `genome` is the FASTA that coordinates refer to. Each prediction carries
+        the row's fields and label (labelled: as in `seqmodels predict`)."""
+        self.card.require(kind="classifier", alphabet="dna", what="predict_table")
+        store = None if genome is None else GenomeStore.open(genome)
+        rows = read_rows(path, store, labelled)
+        check_labels(rows, self.card.class_names)
+        return classify_rows(self.model, self.card, rows, batch_size, segment)
 
     def embed(
         self,

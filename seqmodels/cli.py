@@ -4,6 +4,7 @@
     seqmodels fit resume=RUN_DIR [key=value ...]
     seqmodels validate|test [ckpt=RUN] [key=value ...]
     seqmodels predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N|record] [stride=M]
+    seqmodels predict TABLE... [genome=FASTA] [labelled=true|false] [ckpt=RUN] [out=DIR]
     seqmodels embed FILE... [ckpt=RUN_OR_FILE] [window=N|record] [pooling=mean|last] [out=DIR]
     seqmodels score-variants VCF... genome=FASTA [ckpt=RUN_OR_FILE] [window=N] [out=DIR]
     seqmodels generate [ckpt=RUN] [n=4] [seconds=2] [prompt=FILE] [temperature=1.0] [out=DIR]
@@ -38,6 +39,12 @@ commands:
                                       one streaming pass (memory set by S, not the record);
                                       default ckpt: runs/dna_species/latest; audio files
                                       (WAV, FLAC, OGG): runs/audio_classify/latest
+  predict TABLE... [genome=FASTA] [labelled=true|false] [ckpt=RUN] [out=DIR]
+                                      every row of the files dna_classify trains on
+                                      (.tsv/.csv/.bed, class folders; a '|label' FASTA
+                                      with labelled=true): <out>/<name>.predictions.tsv,
+                                      and .metrics.tsv when the rows carry labels;
+                                      default ckpt: runs/dna_classify/latest
   embed FILE... [ckpt=RUN_OR_FILE] [window=N|record] [stride=M] [pooling=mean|last]
         [dtype=float16|float32] [out=embeddings] [token_map=A:ID,...]
                                       pooled backbone output per window or record:
@@ -205,7 +212,7 @@ def _predict(args: list[str]) -> int:
     if not files:
         raise UserError(
             "predict needs at least one FASTA file: seqmodels predict genome.fa "
-            "(or audio files for an audio classifier)"
+            "(or a table, BED file or class folder; or audio files for an audio classifier)"
         )
     predict_command(files, **options)
     return 0

@@ -1,4 +1,5 @@
-"""Classify every window and every record of FASTA files with a trained DNA classifier.
+"""Classify every window and every record of FASTA files with a trained DNA classifier; tables,
+BED files, labelled FASTA (labelled=true) and class folders go to predict_table.py.
 
 Two modes: sliding windows (`window=N stride=M`; a record's probabilities are the mean of its
 windows'), or `window=record`: each record in one pass however long, read from the memory-mapped
@@ -29,6 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from seqmodels.commands.options import PositiveInt
+from seqmodels.commands.predict_table import is_table, predict_tables
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.errors import UserError
 from seqmodels.inference.dna import RECORD, RecordPrediction, WindowPrediction, classify_store
@@ -77,10 +79,35 @@ def predict_command(
     segment: PositiveInt | None = None,
     cache_dir: Path | None = None,
     run_root: Path = Path("runs"),
+    genome: Path | None = None,
+    labelled: bool | None = None,
 ) -> list[Path]:
     """`seqmodels predict`: classify FASTA files, write tables, print a summary. Without ckpt,
     the newest dna_species run under run_root; window: the model's length by default, or
-    "record" for each record whole."""
+    "record" for each record whole. Labelled-data files (tables, BED with genome=, labelled
+    FASTA with labelled=true, class folders) are predicted row by row (predict_table.py)."""
+    tables = [is_table(file, labelled) for file in files]
+    if any(tables):
+        if not all(tables):
+            genomes = [file for file, table in zip(files, tables, strict=True) if not table]
+            raise UserError(
+                f"{genomes[0]} is a genome FASTA and {files[tables.index(True)]} a table of "
+                "rows: predict them in separate commands (labelled=true reads a FASTA file of "
+                "'>name|label' records as rows)"
+            )
+        if window is not None or stride is not None:
+            raise UserError(
+                "window= and stride= go with genome FASTA files: every row of a table is "
+                "predicted whole"
+            )
+        return predict_tables(
+            files, ckpt, out, batch_size, segment, genome, labelled, cache_dir, run_root
+        )
+    if genome is not None:
+        raise UserError(
+            "genome= goes with coordinates (a BED file, a chrom,start,end table): a FASTA "
+            "file given to predict is itself the genome to classify"
+        )
     model, card = load_pretrained(ckpt or latest_run(run_root, "dna_species"))
     card.require(kind="classifier", alphabet="dna", what="predicting FASTA files")
     if window == RECORD:

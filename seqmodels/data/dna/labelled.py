@@ -12,6 +12,10 @@
 The format follows the name: a folder; .bed; .csv (commas); .tsv, .tab or .txt (tabs); a FASTA
 suffix (.fa, .fasta, .fna, ...); any of the files may be gzip- or bgzip-compressed. Every mistake
 is a `UserError` naming the file and the line (or record) to fix.
+
+For prediction (`require_labels=False`) labels are optional: a table without a `label` column, a
+BED file of three columns or an empty label reads as label None. Every sequence also keeps the
+fields of its input row as written (`fields`), so predictions can be written beside them.
 """
 
 from __future__ import annotations
@@ -35,19 +39,25 @@ TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".ffn", ".seq")
 SEQUENCE_FILES = (*FASTA_SUFFIXES, ".txt")  # what class folders hold
 BED_SKIP = ("#", "track", "browser")  # BED header lines
+BED_FIELDS = ("chrom", "start", "end", "name", "score", "strand", "thickStart", "thickEnd")
+BED_FIELDS += ("itemRgb", "blockCount", "blockSizes", "blockStarts")  # BED12
 
 
 @dataclass(frozen=True)
 class LabelledSequence:
     tokens: np.ndarray  # (length,) uint8, see seqmodels.data.dna.tokens; may view a genome store
-    label: str
+    label: str | None  # None only when read for prediction (require_labels=False)
     where: str  # "file, line N" (or record), for messages about this sequence
+    fields: tuple[tuple[str, str], ...] = ()  # (column name, value) of the input row as written
 
 
-def read_labelled(path: str | Path, genome: GenomeStore | None = None) -> list[LabelledSequence]:
+def read_labelled(
+    path: str | Path, genome: GenomeStore | None = None, require_labels: bool = True
+) -> list[LabelledSequence]:
     """Every labelled sequence of a file or class folder, in file order; see the module docstring.
 
-    `genome` is the FASTA (as a store) that coordinate rows refer to.
+    `genome` is the FASTA (as a store) that coordinate rows refer to; with `require_labels`
+    False, rows without a label are read too (label None), for prediction.
     """
     path = Path(path).expanduser()
     if not path.exists():
@@ -56,9 +66,9 @@ def read_labelled(path: str | Path, genome: GenomeStore | None = None) -> list[L
         return _read_folders(path)
     suffix = Path(path.name.lower().removesuffix(".gz")).suffix
     if suffix == ".bed":
-        return _read_bed(path, genome)
+        return _read_bed(path, genome, require_labels)
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, TABLE_SUFFIXES[suffix], genome)
+        return _read_table(path, TABLE_SUFFIXES[suffix], genome, require_labels)
     if suffix in FASTA_SUFFIXES:
         return _read_labelled_fasta(path)
     raise UserError(
@@ -90,8 +100,10 @@ def _encode(seq: str, where: str) -> np.ndarray:
         ) from None
 
 
-def _label(text: str, where: str) -> str:
+def _label(text: str, where: str, required: bool = True) -> str | None:
     label = text.strip()
+    if not label and not required:
+        return None
     if not label:
         raise UserError(f"{where}: empty label: every sequence needs its class")
     return label
@@ -133,7 +145,9 @@ def _interval(
     return chrom, first, last
 
 
-def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[LabelledSequence]:
+def _read_table(
+    path: Path, delimiter: str, genome: GenomeStore | None, require_labels: bool = True
+) -> list[LabelledSequence]:
     with _open_text(path) as handle:
         rows = csv.reader(handle, delimiter=delimiter)
         header = next((row for row in rows if row), None)
@@ -141,7 +155,7 @@ def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[
             raise UserError(f"{path} is empty: expected a header line and labelled rows")
         header_line = rows.line_num
         columns = {name.strip().lower(): i for i, name in enumerate(header)}
-        if "label" not in columns:
+        if "label" not in columns and require_labels:
             shown = delimiter.join(header)[:60]
             raise UserError(
                 f"{path}, line {header_line}: no 'label' column in the header ({shown!r}): "
@@ -164,7 +178,9 @@ def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[
                     f"{where}: {len(row)} fields, but the header has {len(header)}: every row "
                     f"needs the same columns, separated by {separator}"
                 )
-            label = _label(row[columns["label"]], where)
+            label = None
+            if "label" in columns:
+                label = _label(row[columns["label"]], where, require_labels)
             if "sequence" in columns:
                 seq = row[columns["sequence"]].strip()
                 if not seq:
@@ -172,14 +188,17 @@ def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[
                 tokens = _encode(seq, where)
             else:
                 chrom, start, end = (row[columns[key]].strip() for key in ("chrom", "start", "end"))
-                tokens = genome.window(*_interval(genome, chrom, start, end, where))
-            out.append(LabelledSequence(tokens, label, where))
+                interval = _interval(genome, chrom, start, end, where)  # before genome.window
+                tokens = genome.window(*interval)
+            out.append(LabelledSequence(tokens, label, where, tuple(zip(header, row, strict=True))))
     if not out:
         raise UserError(f"{path}: a header but no rows: expected labelled sequences")
     return out
 
 
-def _read_bed(path: Path, genome: GenomeStore | None) -> list[LabelledSequence]:
+def _read_bed(
+    path: Path, genome: GenomeStore | None, require_labels: bool = True
+) -> list[LabelledSequence]:
     out = []
     width = None
     with _open_text(path) as handle:
@@ -189,7 +208,7 @@ def _read_bed(path: Path, genome: GenomeStore | None) -> list[LabelledSequence]:
                 continue
             where = f"{path}, line {number}"
             fields = line.split("\t")
-            if len(fields) < 4:
+            if len(fields) < (4 if require_labels else 3):
                 raise UserError(
                     f"{where}: {len(fields)} tab-separated fields: a labelled BED row needs chrom, "
                     "start, end and the label (4th column, name)"
@@ -200,12 +219,14 @@ def _read_bed(path: Path, genome: GenomeStore | None) -> list[LabelledSequence]:
                     "needs the same columns"
                 )
             width = len(fields)
-            label = _label(fields[3], where)
+            label = _label(fields[3], where, require_labels) if width >= 4 else None
             chrom, start, end = _interval(genome, *fields[:3], where)
             tokens = genome.window(chrom, start, end)
             if width >= 6 and fields[5].strip() == "-":
                 tokens = reverse_complement(tokens)
-            out.append(LabelledSequence(tokens, label, where))
+            names = (*BED_FIELDS, *(f"field{i + 1}" for i in range(len(BED_FIELDS), width)))
+            row = tuple(zip(names[:width], fields, strict=True))
+            out.append(LabelledSequence(tokens, label, where, row))
     if not out:
         raise UserError(f"{path}: no BED rows: expected chrom, start, end, label lines")
     return out
@@ -220,7 +241,9 @@ def _read_labelled_fasta(path: Path) -> list[LabelledSequence]:
             raise UserError(
                 f"{where}: no label: a labelled FASTA header ends in '|label' (>name|label)"
             )
-        out.append(LabelledSequence(record.tokens, _label(title.rsplit("|", 1)[1], where), where))
+        label = _label(title.rsplit("|", 1)[1], where)
+        fields = (("record", record.id), ("label", label))
+        out.append(LabelledSequence(record.tokens, label, where, fields))
     return out
 
 
@@ -243,7 +266,7 @@ def _read_folders(root: Path) -> list[LabelledSequence]:
     for folder in classes:
         before = len(out)
         for path in _sequence_files(folder):
-            out += _read_class_file(path, folder.name)
+            out += _read_class_file(path, folder.name, root)
         if len(out) == before:
             raise UserError(
                 f"{folder}: class folder with no sequence files in it "
@@ -252,14 +275,21 @@ def _read_folders(root: Path) -> list[LabelledSequence]:
     return out
 
 
-def _read_class_file(path: Path, label: str) -> list[LabelledSequence]:
-    """A FASTA file (any number of records) or a text file of one sequence, all of class `label`."""
+def _read_class_file(path: Path, label: str, root: Path) -> list[LabelledSequence]:
+    """A FASTA file (any number of records) or a text file of one sequence, all of class `label`;
+    its fields name the file (relative to the folder `root`), the record and the class."""
+    file = str(path.relative_to(root))
     with _open_text(path) as handle:
         lines = handle.read().splitlines()
     text = [line.strip() for line in lines]
     if text and next((line for line in text if line), "").startswith(">"):
         return [
-            LabelledSequence(record.tokens, label, f"{path}, record {record.id!r}")
+            LabelledSequence(
+                record.tokens,
+                label,
+                f"{path}, record {record.id!r}",
+                (("file", file), ("record", record.id), ("class", label)),
+            )
             for record in read_fasta(path)
         ]
     seq = "".join("".join(line.split()) for line in text)
@@ -274,4 +304,5 @@ def _read_class_file(path: Path, label: str) -> list[LabelledSequence]:
             f"{path}, line {line}: invalid base {error.char!r}: use A, C, G, T, N or an "
             "IUPAC ambiguity code"
         ) from None
-    return [LabelledSequence(tokens, label, str(path))]
+    fields = (("file", file), ("record", ""), ("class", label))
+    return [LabelledSequence(tokens, label, str(path), fields)]

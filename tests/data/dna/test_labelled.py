@@ -111,6 +111,9 @@ def test_coordinates_without_a_genome(tmp_path):
     path = write(tmp_path / "r.bed", "chr1\t0\t4\ta\n")
     with pytest.raises(UserError, match=r"r.bed, line 1: coordinates need .* data.genome"):
         read_labelled(path)
+    table = write(tmp_path / "c.tsv", "chrom\tstart\tend\tlabel\nchr1\t0\t4\ta\n")
+    with pytest.raises(UserError, match=r"c.tsv, line 2: coordinates need .* data.genome"):
+        read_labelled(table)
 
 
 def test_bad_base_in_a_class_folder_file_names_its_line(tmp_path):
@@ -125,3 +128,56 @@ def test_missing_path_and_empty_folder(tmp_path):
         read_labelled(tmp_path / "nope.tsv")
     with pytest.raises(UserError, match="one subfolder per class"):
         read_labelled(tmp_path)
+
+
+def fields_and_labels(path: Path, genome: GenomeStore | None = None, require_labels=True):
+    return [(item.fields, item.label) for item in read_labelled(path, genome, require_labels)]
+
+
+def test_every_row_keeps_its_fields_as_written(tmp_path, genome):
+    table = write(tmp_path / "t.csv", "ID,Sequence,Label\nx, ACGT ,pos\n")
+    assert fields_and_labels(table) == [
+        ((("ID", "x"), ("Sequence", " ACGT "), ("Label", "pos")), "pos")
+    ]
+    bed = write(tmp_path / "r.bed", "chr1\t0\t4\tup\t7\t-\n")
+    row = (("chrom", "chr1"), ("start", "0"), ("end", "4"), ("name", "up"), ("score", "7"))
+    assert fields_and_labels(bed, genome) == [((*row, ("strand", "-")), "up")]
+    fasta = write(tmp_path / "nt.fa", ">seq0|1\nACGT\n>seq1 some words|0\nGG\n")
+    assert [f for f, _ in fields_and_labels(fasta)] == [
+        (("record", "seq0|1"), ("label", "1")),
+        (("record", "seq1"), ("label", "0")),
+    ]
+    (tmp_path / "folders" / "neg").mkdir(parents=True)
+    write(tmp_path / "folders" / "neg" / "a.fa", ">r1\nTT\n")
+    write(tmp_path / "folders" / "neg" / "b.txt", "GG\n")
+    assert [f for f, _ in fields_and_labels(tmp_path / "folders")] == [
+        (("file", str(Path("neg", "a.fa"))), ("record", "r1"), ("class", "neg")),
+        (("file", str(Path("neg", "b.txt"))), ("record", ""), ("class", "neg")),
+    ]
+
+
+def test_bed12_and_wider_rows_name_every_field(tmp_path, genome):
+    bed = write(tmp_path / "r.bed", "chr1\t0\t4\tup\t0\t+\t0\t4\t0\t1\t4,\t0,\textra\n")
+    names = [name for name, _ in read_labelled(bed, genome)[0].fields]
+    assert names[9:] == ["blockCount", "blockSizes", "blockStarts", "field13"]
+
+
+def test_rows_without_labels_read_for_prediction(tmp_path, genome):
+    table = write(tmp_path / "t.tsv", "id\tsequence\nx\tACGT\n")
+    assert fields_and_labels(table, require_labels=False) == [
+        ((("id", "x"), ("sequence", "ACGT")), None)
+    ]
+    partly = write(tmp_path / "p.tsv", "sequence\tlabel\nACGT\tpos\nACGT\t\n")
+    assert [label for _, label in fields_and_labels(partly, require_labels=False)] == ["pos", None]
+    bed = write(tmp_path / "r.bed", "chr1\t0\t4\nchr2\t0\t4\n")
+    items = read_labelled(bed, genome, require_labels=False)
+    assert [(decode(i.tokens), i.label) for i in items] == [("ACGT", None), ("GGGG", None)]
+    assert items[0].fields == (("chrom", "chr1"), ("start", "0"), ("end", "4"))
+    with pytest.raises(UserError, match="line 1: 3 tab-separated fields"):
+        read_labelled(bed, genome)  # training still needs the labels
+
+
+def test_a_bed_row_needs_coordinates_even_for_prediction(tmp_path, genome):
+    bed = write(tmp_path / "r.bed", "chr1\t0\n")
+    with pytest.raises(UserError, match="line 1: 2 tab-separated fields"):
+        read_labelled(bed, genome, require_labels=False)

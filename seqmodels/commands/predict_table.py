@@ -1,0 +1,227 @@
+"""`seqmodels predict` on a lab's labelled-data files: the formats task=dna_classify trains on.
+
+    seqmodels predict regions.bed genome=ref.fa [ckpt=RUN] [out=DIR] [batch_size=B] [segment=S]
+    seqmodels predict seqs.tsv | regions.csv genome=ref.fa | dataset/test | test.fa labelled=true
+
+Which files are tables: a folder (one subfolder per class), a .bed, .tsv, .csv, .tab or .txt file
+(gzipped too; a .txt file that starts with '>' is a FASTA genome, as before). A FASTA file is a
+genome to classify window by window (predict_dna.py) unless labelled=true: then its headers end
+in '|label' and each record is one row. Headers are not sniffed for '|': NCBI and UniProt ids
+(`>gi|123|ref|NC_000913.3|`) carry bars too.
+
+For each input, <out>/<name>.predictions.tsv holds one line per input row, in input order: the
+row's own fields (a table's columns under its header; BED's fields; a FASTA record's id and label;
+a class folder's file, record and class), `predicted` and one `p_<class>` column per class. When
+the rows carry labels, <out>/<name>.metrics.tsv holds the scores of a run's test report (acc,
+macro-F1, MCC, AUROC, computed by the same torchmetrics collection) and each class's precision,
+recall, F1 and support. Every input is read and checked and every row predicted before anything
+is written, each file atomically: a failed predict leaves out/ as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from seqmodels.data.dna.genome_store import GenomeStore
+from seqmodels.data.dna.labelled import LabelledSequence
+from seqmodels.errors import UserError
+from seqmodels.inference.tables import RowPrediction, check_labels, classify_rows, read_rows
+from seqmodels.io.atomic import atomic_write
+from seqmodels.io.model_card import ModelCard
+from seqmodels.io.tables import print_table
+from seqmodels.models.pretrained import load_pretrained
+from seqmodels.models.streaming import default_segment
+from seqmodels.tasks.metrics import classification_metrics, per_class_report
+from seqmodels.training.runs import latest_run
+
+TABLE_SUFFIXES = (".bed", ".tsv", ".csv", ".tab", ".txt")
+COMPRESSED = (".gz", ".bgz", ".bgzf")
+METRICS = ("acc", "f1", "mcc", "auroc")  # the order of a run's test report
+
+
+def _suffixes(path: Path) -> tuple[str, str]:
+    """(format suffix, compression suffix) of a file name, lowercase: ('.bed', '.gz')."""
+    name = path.name.lower()
+    compression = next((s for s in COMPRESSED if name.endswith(s)), "")
+    return Path(name.removesuffix(compression)).suffix, compression
+
+
+def _starts_like_fasta(path: Path) -> bool:
+    try:
+        with path.open("rb") as raw:
+            compressed = raw.read(2) == b"\x1f\x8b"
+        with gzip.open(path, "rb") if compressed else path.open("rb") as handle:
+            return handle.read(4096).lstrip().startswith(b">")
+    except OSError:
+        return False
+
+
+def is_table(file: str | Path, labelled: bool | None = None) -> bool:
+    """Whether `seqmodels predict` reads `file` as labelled-data rows (see the module docstring)
+    rather than as a genome FASTA."""
+    path = Path(file).expanduser()
+    if path.is_dir():
+        return True
+    suffix, _ = _suffixes(path)
+    if suffix == ".txt" and _starts_like_fasta(path):
+        return labelled is True
+    return suffix in TABLE_SUFFIXES or labelled is True
+
+
+def output_name(path: Path) -> str:
+    """regions.bed.gz -> regions; a folder keeps its name."""
+    if path.is_dir():
+        return path.resolve().name
+    suffix, compression = _suffixes(path)
+    stem = path.name[: len(path.name) - len(compression)]
+    return stem[: len(stem) - len(suffix)] or path.name
+
+
+def score(predictions: list[RowPrediction], class_names: list[str]) -> tuple[dict, list[dict]]:
+    """({acc, f1, mcc, auroc, rows}, per-class precision/recall/F1/support) of the rows that carry
+    a label, computed as a run's test report computes them."""
+    scored = [p for p in predictions if p.label is not None]
+    ids = {name: i for i, name in enumerate(class_names)}
+    probs = torch.from_numpy(np.stack([p.probabilities for p in scored]))
+    labels = torch.tensor([ids[p.label] for p in scored])
+    metrics = classification_metrics(len(class_names), "test")
+    metrics.update(probs, labels)
+    values = {key.split("/", 1)[1]: float(value) for key, value in metrics.compute().items()}
+    matrix = np.zeros((len(class_names), len(class_names)), dtype=np.int64)
+    np.add.at(matrix, (labels.numpy(), probs.argmax(1).numpy()), 1)
+    summary = {**{key: values[key] for key in METRICS}, "rows": len(scored)}
+    return summary, per_class_report(matrix, class_names)
+
+
+def _predictions_text(predictions: list[RowPrediction], class_names: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter="\t", lineterminator="\n")  # quotes a tab in a value
+    columns = [name for name, _ in predictions[0].fields]
+    writer.writerow([*columns, "predicted", *(f"p_{c}" for c in class_names)])
+    for p in predictions:
+        values = [value for _, value in p.fields]
+        writer.writerow([*values, p.predicted, *(f"{x:.6f}" for x in p.probabilities)])
+    return buffer.getvalue()
+
+
+def _number(value: float | int) -> str:
+    """A count as it is, a score at full precision (to compare with a run's own numbers)."""
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
+def _metrics_text(metrics: dict, per_class: list[dict]) -> str:
+    """metric, class (empty for the whole set), value."""
+    lines = ["metric\tclass\tvalue\n"]
+    lines += [f"{key}\t\t{_number(value)}\n" for key, value in metrics.items()]
+    for row in per_class:
+        for key in ("precision", "recall", "f1", "support"):
+            lines.append(f"{key}\t{row['class']}\t{_number(row[key])}\n")
+    return "".join(lines)
+
+
+def _predicted_counts(predictions: list[RowPrediction], class_names: list[str]) -> str:
+    counts = {name: 0 for name in class_names}
+    for p in predictions:
+        counts[p.predicted] += 1
+    return ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
+
+
+def _read_inputs(
+    files: list[str], card: ModelCard, genome: GenomeStore | None, labelled: bool | None
+) -> dict[str, tuple[Path, list[LabelledSequence]]]:
+    """{output name: (path, rows)} of every input, each checked against the model's classes."""
+    inputs: dict[str, tuple[Path, list[LabelledSequence]]] = {}
+    for file in files:
+        path = Path(file).expanduser()
+        try:
+            rows = read_rows(path, genome, labelled)
+        except UserError as error:  # the reader names fit's key, data.genome=
+            raise UserError(str(error).replace("data.genome=", "genome=")) from None
+        if not rows:
+            raise UserError(f"{path}: no sequences in it: expected rows to predict")
+        check_labels(rows, card.class_names)
+        name = output_name(path)
+        if name in inputs:
+            raise UserError(
+                f"{inputs[name][0]} and {path} would both write {name}.predictions.tsv: "
+                "predict them with different out= folders"
+            )
+        inputs[name] = (path, rows)
+    return inputs
+
+
+def predict_tables(
+    files: list[str],
+    ckpt: Path | None = None,
+    out: Path = Path("predictions"),
+    batch_size: int = 64,
+    segment: int | None = None,
+    genome: Path | None = None,
+    labelled: bool | None = None,
+    cache_dir: Path | None = None,
+    run_root: Path = Path("runs"),
+) -> list[Path]:
+    """Predict every row of labelled-data files (see the module docstring); without ckpt, the
+    newest dna_classify run under run_root. Returns the files written."""
+    model, card = load_pretrained(ckpt or latest_run(run_root, "dna_classify"))
+    card.require(kind="classifier", alphabet="dna", what="predicting labelled tables")
+    store = None if genome is None else GenomeStore.open(genome, cache_dir)
+    inputs = _read_inputs(files, card, store, labelled)  # every mistake shows before the model
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
+    segment = segment or default_segment(device)
+    console = Console()
+    results: dict[str, list[RowPrediction]] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=console) as progress:
+        for name, (path, rows) in inputs.items():
+            results[name] = classify_rows(
+                model, card, rows, batch_size, segment, progress, path.name
+            )
+    names = card.class_names
+    texts: dict[Path, str] = {}
+    scores: dict[str, tuple[dict, list[dict]]] = {}
+    for name, predictions in results.items():
+        texts[Path(out) / f"{name}.predictions.tsv"] = _predictions_text(predictions, names)
+        if any(p.label is not None for p in predictions):
+            scores[name] = score(predictions, names)
+            texts[Path(out) / f"{name}.metrics.tsv"] = _metrics_text(*scores[name])
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for path, text in texts.items():
+        atomic_write(path, lambda tmp, text=text: tmp.write_text(text))
+    _print_summary(console, inputs, results, scores, names)
+    console.print("wrote " + ", ".join(str(p) for p in texts))
+    return list(texts)
+
+
+def _print_summary(console, inputs, results, scores, class_names) -> None:
+    table = Table(title="predictions (each row whole)")
+    for column in ("file", "rows", "predicted", "scored", *METRICS):
+        table.add_column(column, justify="left" if column in ("file", "predicted") else "right")
+    for name, predictions in results.items():
+        metrics = scores.get(name, ({}, []))[0]
+        table.add_row(
+            inputs[name][0].name,
+            f"{len(predictions):,}",
+            _predicted_counts(predictions, class_names),
+            f"{metrics['rows']:,}" if metrics else "-",
+            *(f"{metrics[key]:.4f}" if metrics else "-" for key in METRICS),
+        )
+    print_table(table, console)
+    for name, (_, per_class) in scores.items():
+        detail = Table(title=f"per class ({inputs[name][0].name})")
+        for column in ("class", "precision", "recall", "f1", "support"):
+            detail.add_column(column, justify="left" if column == "class" else "right")
+        for row in per_class:
+            cells = [f"{row[c]:.4f}" for c in ("precision", "recall", "f1")]
+            detail.add_row(row["class"], *cells, str(row["support"]))
+        print_table(detail, console)
