@@ -12,6 +12,11 @@
 The format follows the name: a folder; .bed; .csv (commas); .tsv, .tab or .txt (tabs); a FASTA
 suffix (.fa, .fasta, .fna, ...); any of the files may be gzip- or bgzip-compressed. Every mistake
 is a `UserError` naming the file and the line (or record) to fix.
+
+`label_columns` names the column(s) that hold the label(s) of a table (default: `label`); in BED,
+`name` (or `label`) is the 4th column and `score` the 5th. With one label column a sequence's
+label is its text; with several, a tuple of texts in the order of `label_columns` (turning them
+into numbers is the data module's job). FASTA and class folders have one label, the class.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -40,26 +45,33 @@ BED_SKIP = ("#", "track", "browser")  # BED header lines
 @dataclass(frozen=True)
 class LabelledSequence:
     tokens: np.ndarray  # (length,) uint8, see seqmodels.data.dna.tokens; may view a genome store
-    label: str
+    label: str | tuple[str, ...]  # one text per label column; a str when there is one
     where: str  # "file, line N" (or record), for messages about this sequence
 
 
-def read_labelled(path: str | Path, genome: GenomeStore | None = None) -> list[LabelledSequence]:
+def read_labelled(
+    path: str | Path,
+    genome: GenomeStore | None = None,
+    label_columns: Sequence[str] = ("label",),
+) -> list[LabelledSequence]:
     """Every labelled sequence of a file or class folder, in file order; see the module docstring.
 
     `genome` is the FASTA (as a store) that coordinate rows refer to.
     """
+    label_columns = tuple(label_columns)
     path = Path(path).expanduser()
     if not path.exists():
         raise UserError(f"labelled data not found: {path}: check the path")
     if path.is_dir():
+        _one_label(path, label_columns, "a class folder's label is its subfolder")
         return _read_folders(path)
     suffix = Path(path.name.lower().removesuffix(".gz")).suffix
     if suffix == ".bed":
-        return _read_bed(path, genome)
+        return _read_bed(path, genome, label_columns)
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, TABLE_SUFFIXES[suffix], genome)
+        return _read_table(path, TABLE_SUFFIXES[suffix], genome, label_columns)
     if suffix in FASTA_SUFFIXES:
+        _one_label(path, label_columns, "a labelled FASTA's label ends its headers ('|label')")
         return _read_labelled_fasta(path)
     raise UserError(
         f"{path}: cannot tell the format from the name: use a .tsv/.csv table, a .bed file, "
@@ -90,11 +102,25 @@ def _encode(seq: str, where: str) -> np.ndarray:
         ) from None
 
 
-def _label(text: str, where: str) -> str:
+def _label(text: str, where: str, column: str = "label") -> str:
     label = text.strip()
     if not label:
-        raise UserError(f"{where}: empty label: every sequence needs its class")
+        what = "its class" if column == "label" else f"a value in column {column!r}"
+        raise UserError(f"{where}: empty label: every sequence needs {what}")
     return label
+
+
+def _labels(row: Sequence[str], places: Sequence[int], names: Sequence[str], where: str):
+    """The label of a row: its text, or a tuple of texts with several label columns."""
+    texts = tuple(_label(row[i], where, name) for i, name in zip(places, names, strict=True))
+    return texts[0] if len(texts) == 1 else texts
+
+
+def _one_label(path: Path, label_columns: tuple[str, ...], why: str) -> None:
+    if label_columns != ("label",):
+        raise UserError(
+            f"{path}: data.label_columns={list(label_columns)} needs a table or BED file: {why}"
+        )
 
 
 def _interval(
@@ -133,7 +159,9 @@ def _interval(
     return chrom, first, last
 
 
-def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[LabelledSequence]:
+def _read_table(
+    path: Path, delimiter: str, genome: GenomeStore | None, label_columns: tuple[str, ...]
+) -> list[LabelledSequence]:
     with _open_text(path) as handle:
         rows = csv.reader(handle, delimiter=delimiter)
         header = next((row for row in rows if row), None)
@@ -141,12 +169,19 @@ def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[
             raise UserError(f"{path} is empty: expected a header line and labelled rows")
         header_line = rows.line_num
         columns = {name.strip().lower(): i for i, name in enumerate(header)}
-        if "label" not in columns:
-            shown = delimiter.join(header)[:60]
-            raise UserError(
-                f"{path}, line {header_line}: no 'label' column in the header ({shown!r}): "
-                "the first line names the columns, sequence,label or chrom,start,end,label"
-            )
+        for name in label_columns:
+            if name.strip().lower() not in columns:
+                shown = delimiter.join(header)[:60]
+                hint = (
+                    "the first line names the columns, sequence,label or chrom,start,end,label"
+                    if name == "label"
+                    else "data.label_columns names columns of the header"
+                )
+                raise UserError(
+                    f"{path}, line {header_line}: no {name!r} column in the header "
+                    f"({shown!r}): {hint}"
+                )
+        places = [columns[name.strip().lower()] for name in label_columns]
         coordinates = {"chrom", "start", "end"} <= columns.keys()
         if "sequence" not in columns and not coordinates:
             raise UserError(
@@ -164,7 +199,7 @@ def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[
                     f"{where}: {len(row)} fields, but the header has {len(header)}: every row "
                     f"needs the same columns, separated by {separator}"
                 )
-            label = _label(row[columns["label"]], where)
+            label = _labels(row, places, label_columns, where)
             if "sequence" in columns:
                 seq = row[columns["sequence"]].strip()
                 if not seq:
@@ -179,7 +214,19 @@ def _read_table(path: Path, delimiter: str, genome: GenomeStore | None) -> list[
     return out
 
 
-def _read_bed(path: Path, genome: GenomeStore | None) -> list[LabelledSequence]:
+BED_COLUMNS = {"label": 3, "name": 3, "score": 4}  # label columns of BED, by position
+
+
+def _read_bed(
+    path: Path, genome: GenomeStore | None, label_columns: tuple[str, ...]
+) -> list[LabelledSequence]:
+    unknown = [name for name in label_columns if name.lower() not in BED_COLUMNS]
+    if unknown:
+        raise UserError(
+            f"{path}: data.label_columns={list(label_columns)}: BED has no column {unknown[0]!r}:"
+            " its label columns are name (4th) and score (5th)"
+        )
+    places = [BED_COLUMNS[name.lower()] for name in label_columns]
     out = []
     width = None
     with _open_text(path) as handle:
@@ -194,13 +241,18 @@ def _read_bed(path: Path, genome: GenomeStore | None) -> list[LabelledSequence]:
                     f"{where}: {len(fields)} tab-separated fields: a labelled BED row needs chrom, "
                     "start, end and the label (4th column, name)"
                 )
+            if len(fields) <= max(places):
+                raise UserError(
+                    f"{where}: {len(fields)} tab-separated fields: no score (5th column) to read "
+                    "as the label"
+                )
             if width is not None and len(fields) != width:
                 raise UserError(
                     f"{where}: {len(fields)} fields, but the rows before have {width}: every row "
                     "needs the same columns"
                 )
             width = len(fields)
-            label = _label(fields[3], where)
+            label = _labels(fields, places, label_columns, where)
             chrom, start, end = _interval(genome, *fields[:3], where)
             tokens = genome.window(chrom, start, end)
             if width >= 6 and fields[5].strip() == "-":
