@@ -132,7 +132,9 @@ def per_target_report(
     metrics = build(names, "test")
     labels = target if kind == "regressor" else target.long()
     metrics.update(preds.float(), labels)
-    values = {m: torch.atleast_1d(v).float().tolist() for m, v in metrics.compute().items()}
+    computed = metrics.compute()
+    order = ("pearson", "spearman", "r2") if kind == "regressor" else ("auroc", "auprc")
+    values = {m: torch.atleast_1d(computed[m]).float().tolist() for m in order}
     rows = []
     for i, name in enumerate(names):
         row: dict[str, str | float] = {"target": name}
