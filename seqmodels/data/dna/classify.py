@@ -142,6 +142,15 @@ class DnaClassifyDataModule(DataModule):
             labels = [item.label for item in read["train"]]
             self.target, why = infer_target(labels, self.label_columns, f"data.train={train}")
             self.target_reason = f"task.target=auto: {self.target}, as {why}"
+        if self.target == "classification" and len(self.label_columns) > 1:
+            raise UserError(
+                f"task.target=classification reads one label column, not "
+                f"data.label_columns={self.label_columns}: use task.target=multilabel for "
+                "several 0/1 columns"
+            )
+        if self.target != "classification":  # a bad value is named before any split is cut
+            for item in (item for items in read.values() for item in items):
+                as_numbers(item.label, self.label_columns, item.where, self.target)
         self.splits = self._carve(read, {"val": self.split[1], "test": self.split[2]})
         self.max_len = max(len(item.tokens) for item in self.splits["train"])
         self.train_dataset: LabelledDataset | None = None
@@ -153,12 +162,6 @@ class DnaClassifyDataModule(DataModule):
             self._read_numbers(train)
 
     def _check_classes(self, train: str | Path) -> None:
-        if len(self.label_columns) > 1:
-            raise UserError(
-                f"task.target=classification reads one label column, not "
-                f"data.label_columns={self.label_columns}: use task.target=multilabel for "
-                "several 0/1 columns"
-            )
         self.class_names = sorted_classes({s.label for s in self.splits["train"]})
         if len(self.class_names) < 2:
             raise UserError(
