@@ -91,7 +91,7 @@ def model_probabilities(run: Path, dataset, batch_size: int = 64) -> np.ndarray:
     return np.concatenate(probs)
 
 
-ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
+ALPHAS = tuple(10.0**e for e in range(-1, 7))  # 0.1 ... 10^6
 
 
 def spectra(dataset, k: int, label: str) -> tuple[np.ndarray, np.ndarray]:
