@@ -9,6 +9,7 @@ model learns in a few dozen steps. Torch runs on one thread, as in test_learning
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ import pytest
 import torch
 
 from seqmodels.cli import main
-from seqmodels.data.dna.classify import pad_batch
+from seqmodels.data.dna.classify import DnaClassifyDataModule, pad_batch
 from seqmodels.data.dna.tokens import COMPLEMENT, VOCAB_SIZE, encode
 from seqmodels.io.model_card import ModelCard
 from seqmodels.models import LanguageModel, ModelConfig
@@ -270,3 +271,23 @@ def test_bad_input_is_one_line_and_leaves_earlier_runs_as_they_were(
     one_line_error(["fit", *quick(task="dna_classify"), *args], *expected)
     after = {path: path.stat().st_mtime_ns for path in runs.rglob("*") if path.is_file()}
     assert after == before and (runs / "latest").resolve() == latest
+
+
+def test_the_ridge_baseline_and_the_run_score_the_same_test_rows(regression_run, workdir):
+    path = Path(__file__).parents[2] / "benchmarks" / "kmer_baseline.py"
+    spec = importlib.util.spec_from_file_location("kmer_baseline", path)
+    baseline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(baseline)
+    files = {name: workdir / f"{name}.tsv" for name in ("train", "val", "test")}
+    data = DnaClassifyDataModule(**files, label_columns=["gc", "a"])
+    data.setup()
+    y_test, y_ridge, note = baseline.ridge_baseline(data, k=1)
+    assert "alpha=" in note and y_ridge.shape == y_test.shape == (128, 2)
+    # the spectra count both strands: G+C exactly, but A only as A+T
+    pearson = baseline.regression_scores(y_test, y_ridge)["pearson"]
+    assert pearson[0] > 0.99 and pearson[1] < 0.8
+    y_run = baseline.model_values(regression_run, data.test_dataset)
+    scores = baseline.regression_scores(y_test, y_run)
+    assert scores["pearson"][0] == pytest.approx(
+        logged(regression_run)["test/pearson_gc"], abs=2e-3
+    )
