@@ -138,7 +138,9 @@ class DnaClassifyDataModule(DataModule):
             if path is not None:
                 read[name] = read_labelled(path, store, self.label_columns)
         self.target, self.target_reason = target, f"task.target={target}"
-        if target == "auto":
+        if target == "auto" and _classes_only(train):
+            self.target = "classification"  # whatever the names look like: "|0.5" is a class
+        elif target == "auto":
             labels = [item.label for item in read["train"]]
             self.target, why = infer_target(labels, self.label_columns, f"data.train={train}")
             self.target_reason = f"task.target=auto: {self.target}, as {why}"

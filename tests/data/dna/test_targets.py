@@ -102,3 +102,10 @@ def test_a_label_that_never_changes_is_refused(tmp_path):
     path = write(tmp_path / "t.tsv", "sequence\ta\tb", rows)
     with pytest.raises(UserError, match="label column 'b' is 0 in every training sequence"):
         DnaClassifyDataModule(path, label_columns=["a", "b"])
+
+
+def test_labelled_fasta_stays_classification_even_with_numbers_for_names(tmp_path):
+    path = tmp_path / "t.fa"
+    path.write_text("".join(f">r{i}|{i % 3 / 2}\nACGTAC\n" for i in range(30)))
+    data = DnaClassifyDataModule(path)
+    assert data.target == "classification" and data.class_names == ["0.0", "0.5", "1.0"]
