@@ -2,8 +2,9 @@
 every Lightning checkpoint (`hyper_parameters["info"]`, as the plain dict `to_dict()` returns).
 
 One dataclass holds every fact about a trained model that something else needs: its kind
-(classifier or language model), alphabet (DNA bases or mu-law audio samples), backbone config,
-classes and head, and the input it was trained on. `require()` is the one check that a model is
+(classifier, regressor, multi-label classifier or language model), alphabet (DNA bases or mu-law
+audio samples), backbone config, classes or targets (a regressor's with their training mean and
+std) and head, and the input it was trained on. `require()` is the one check that a model is
 what a command or a task needs.
 
 The JSON keys are those of the first config.json files, so models exported before still load.
@@ -23,17 +24,24 @@ from seqmodels.errors import UserError
 
 FORMAT = "seqmodels-model"
 FORMAT_VERSION = 1
-KINDS = ("classifier", "lm")
+KINDS = ("classifier", "regressor", "multilabel", "lm")
 ALPHABETS = ("dna", "mulaw")
 
 # what a (kind, alphabet) is called, and the task that trains one
 _NAMES = {
     ("classifier", "dna"): ("a DNA classifier", "dna_species"),
     ("classifier", "mulaw"): ("an audio classifier", "audio_classify"),
+    ("regressor", "dna"): ("a DNA regression model", "dna_classify task.target=regression"),
+    ("multilabel", "dna"): ("a DNA multi-label classifier", "dna_classify task.target=multilabel"),
     ("lm", "dna"): ("a DNA language model", "dna_pretrain"),
     ("lm", "mulaw"): ("an audio language model", "audio_lm"),
 }
-_KIND_NAMES = {"classifier": "a classifier", "lm": "a language model"}
+_KIND_NAMES = {
+    "classifier": "a classifier",
+    "regressor": "a regression model",
+    "multilabel": "a multi-label classifier",
+    "lm": "a language model",
+}
 _ALPHABET_NAMES = {"dna": "a DNA model", "mulaw": "an audio model"}
 
 
@@ -41,11 +49,17 @@ _ALPHABET_NAMES = {"dna": "a DNA model", "mulaw": "an audio model"}
 class ModelCard:
     """A trained model's description; `None` fields are left out of config.json."""
 
-    kind: str  # "classifier" | "lm"
+    kind: str  # "classifier" | "regressor" | "multilabel" | "lm"
     model: dict[str, Any]  # the backbone's ModelConfig.to_dict() (io does not import models)
     task: str | None = None  # the task that trained it
     alphabet: str | None = None  # "dna" | "mulaw"
     class_names: list[str] | None = None  # classifiers
+    # regressors and multi-label classifiers: one output per target, in this order
+    target_names: list[str] | None = None
+    # regressors: the training targets' mean and std; the model's outputs are in these units
+    # (the head predicts (y - mean) / std, and the model returns mean + std * that)
+    target_mean: list[float] | None = None
+    target_std: list[float] | None = None
     pooling: str | None = None  # classifiers: mean | last (None: mean)
     rc_average: bool | None = None  # DNA classifiers: average with the reverse complement
     pad_id: int | None = None  # the padding token, masked out (None: no padding)
@@ -69,6 +83,19 @@ class ModelCard:
             raise UserError(f"{where}: a classifier without class_names")
         if self.class_names is not None:
             self.class_names = [str(name) for name in self.class_names]
+        if self.kind in ("regressor", "multilabel") and not self.target_names:
+            raise UserError(f"{where}: a {self.kind} without target_names")
+        if self.target_names is not None:
+            self.target_names = [str(name) for name in self.target_names]
+        if self.kind == "regressor":
+            for name in ("target_mean", "target_std"):
+                values = getattr(self, name)
+                if not isinstance(values, list) or len(values) != len(self.target_names):
+                    raise UserError(
+                        f"{where}: a regressor needs {name}, one number per target "
+                        f"({len(self.target_names)})"
+                    )
+                setattr(self, name, [float(v) for v in values])
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str | None = None) -> ModelCard:
@@ -91,8 +118,9 @@ class ModelCard:
             for f in dataclasses.fields(self)
             if f.name not in ("extra", "source") and getattr(self, f.name) is not None
         }
-        if self.class_names is not None:
-            values["class_names"] = list(self.class_names)
+        for name in ("class_names", "target_names", "target_mean", "target_std"):
+            if getattr(self, name) is not None:
+                values[name] = list(getattr(self, name))
         return {**self.extra, **values}
 
     def to_json(self) -> str:

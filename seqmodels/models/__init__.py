@@ -6,7 +6,7 @@ from seqmodels.models.backbones.bidirectional import BidirectionalBackbone
 from seqmodels.models.backbones.causal import BackboneState, MambaBackbone
 from seqmodels.models.backbones.rc_equivariant import RCEquivariantBackbone
 from seqmodels.models.config import PRESETS, ModelConfig
-from seqmodels.models.heads import LanguageModel, SequenceClassifier, pool
+from seqmodels.models.heads import LanguageModel, SequenceClassifier, SequenceRegressor, pool
 from seqmodels.models.mixer import MambaMixer, MixerState
 from seqmodels.models.reverse import reverse_complement_ids, reverse_padded
 from seqmodels.models.streaming import stream_classify, stream_pool
@@ -23,6 +23,7 @@ __all__ = [
     "ModelConfig",
     "RCEquivariantBackbone",
     "SequenceClassifier",
+    "SequenceRegressor",
     "build_backbone",
     "convert_backbone_state",
     "pool",

@@ -1,4 +1,5 @@
-"""Task heads on the backbone: sequence classification (pooled) and next-token prediction.
+"""Task heads on the backbone: sequence classification and regression (pooled), and next-token
+prediction.
 
 Padding is masked out of the pooling, and no backbone variant lets padding reach a real token,
 so a right-padded sequence gets the same prediction as the sequence alone. A classifier with a
@@ -69,6 +70,35 @@ class SequenceClassifier(nn.Module):
             rc = reverse_complement_ids(input_ids, mask, self.complement)
             logits = (logits + self._logits(rc, mask)) / 2
         return logits
+
+
+class SequenceRegressor(SequenceClassifier):
+    """A SequenceClassifier whose outputs are values (batch, targets) in the training data's
+    units: the linear head predicts standardised targets, (y - mean) / std, which keeps the
+    loss and the learning rate independent of the targets' scale, and the model returns
+    mean + std * that. `mean` and `std` (targets,) come from the model card: buffers that are
+    not saved with the weights."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        mean: list[float],
+        std: list[float],
+        pooling: str = "mean",
+        rc_average: bool = False,
+    ) -> None:
+        if len(mean) != len(std):
+            raise ValueError(f"{len(mean)} target means but {len(std)} stds")
+        super().__init__(config, len(mean), pooling, rc_average)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32), persistent=False)
+
+    def standardised(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
+        """(batch, targets) in standard units: what training fits."""
+        return super().forward(input_ids, mask)
+
+    def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
+        return self.mean + self.std * self.standardised(input_ids, mask).float()
 
 
 class LanguageModel(nn.Module):

@@ -18,7 +18,7 @@ from torch import nn
 from seqmodels.errors import UserError
 from seqmodels.io.atomic import atomic_write, read_checkpoint
 from seqmodels.io.model_card import ModelCard
-from seqmodels.models import LanguageModel, ModelConfig, SequenceClassifier
+from seqmodels.models import LanguageModel, ModelConfig, SequenceClassifier, SequenceRegressor
 from seqmodels.models.mamba_checkpoint import Alphabet, is_mamba_config, load_mamba_checkpoint
 
 CONFIG_NAME = "config.json"
@@ -31,12 +31,14 @@ def build_model(card: ModelCard) -> nn.Module:
         config = ModelConfig.from_dict(card.model)
     except (TypeError, ValueError) as error:
         raise UserError(f"{card.source or 'model card'}: {error}") from None
+    pooling, rc_average = card.pooling or "mean", bool(card.rc_average)
     if card.kind == "classifier":
-        return SequenceClassifier(
-            config,
-            len(card.class_names),
-            card.pooling or "mean",
-            rc_average=bool(card.rc_average),
+        return SequenceClassifier(config, len(card.class_names), pooling, rc_average=rc_average)
+    if card.kind == "multilabel":  # one logit per label
+        return SequenceClassifier(config, len(card.target_names), pooling, rc_average=rc_average)
+    if card.kind == "regressor":
+        return SequenceRegressor(
+            config, card.target_mean, card.target_std, pooling, rc_average=rc_average
         )
     return LanguageModel(config)
 

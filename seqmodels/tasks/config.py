@@ -34,6 +34,26 @@ def model_config(cfg: DictConfig, train_len: int | None = None, **fixed: Any) ->
 
 def dna_classifier_card(cfg: DictConfig, class_names: list[str], seq_len: int) -> ModelCard:
     """The card of a new DNA classifier for this run."""
+    return _dna_card(cfg, seq_len, kind="classifier", class_names=list(class_names))
+
+
+def dna_target_card(
+    cfg: DictConfig,
+    kind: str,
+    names: list[str],
+    seq_len: int,
+    mean: list[float] | None = None,
+    std: list[float] | None = None,
+) -> ModelCard:
+    """The card of a new DNA regressor (`mean`, `std`: the training targets') or multi-label
+    classifier (`kind="multilabel"`) of the targets `names`."""
+    fields = {"target_names": list(names)}
+    if kind == "regressor":
+        fields.update(target_mean=[float(v) for v in mean], target_std=[float(v) for v in std])
+    return _dna_card(cfg, seq_len, kind=kind, **fields)
+
+
+def _dna_card(cfg: DictConfig, seq_len: int, **fields: Any) -> ModelCard:
     train_len = cfg.data.get("train_seq_len") or seq_len
     model = model_config(cfg, train_len, vocab_size=VOCAB_SIZE, complement=COMPLEMENT)
     if model.variant == "rc_equivariant" and cfg.head.pooling != "mean":
@@ -42,15 +62,14 @@ def dna_classifier_card(cfg: DictConfig, class_names: list[str], seq_len: int) -
             "the first of its reverse complement): use head.pooling=mean with rc_equivariant"
         )
     return ModelCard(
-        kind="classifier",
         task=cfg.task.name,
         model=model.to_dict(),
-        class_names=list(class_names),
         pooling=cfg.head.pooling,
         rc_average=bool(cfg.head.rc_average),
         alphabet="dna",
         pad_id=PAD_ID,
         seq_len=int(seq_len),
+        **fields,
     )
 
 
@@ -78,6 +97,22 @@ def trained_classifier_card(cfg: DictConfig, card: ModelCard, class_names: list[
             f"the model knows classes {card.class_names} but the data has "
             f"{list(class_names)}: evaluate it on the data it was trained for"
         )
+    return _rc_average(cfg, card)
+
+
+def trained_target_card(cfg: DictConfig, card: ModelCard, kind: str, names: list[str]) -> ModelCard:
+    """A trained regressor's or multi-label classifier's card, for scoring it on cfg's data: the
+    same kind and targets (a regressor keeps its training mean and std)."""
+    card.require(kind=kind, alphabet="dna", what=f"task={cfg.task.name} on these labels")
+    if list(names) != card.target_names:
+        raise UserError(
+            f"the model predicts targets {card.target_names} but data.label_columns is "
+            f"{list(names)}: evaluate it on the columns it was trained for"
+        )
+    return _rc_average(cfg, card)
+
+
+def _rc_average(cfg: DictConfig, card: ModelCard) -> ModelCard:
     if cfg.head.rc_average and card.model.get("complement") is None:
         raise UserError("head.rc_average=true needs a model trained with seqmodels' DNA tasks")
     return dataclasses.replace(card, rc_average=bool(cfg.head.rc_average))

@@ -1,8 +1,10 @@
 """fit / validate / test from a resolved configuration: data, module, trainer, run directory.
 
 A run leaves runs/<task>/<time>/ with config.yaml, checkpoints/, metrics.csv, plots/ and model/
-(config.json + model.safetensors), for classifiers per_class_test.tsv, and moves
-runs/<task>/latest to it once it has finished.
+(config.json + model.safetensors), for classifiers per_class_test.tsv (and
+plots/confusion_matrix_test.png), for regressors and multi-label classifiers per_target_test.tsv
+(and for regressors plots/scatter_test.png), and moves runs/<task>/latest to it once it has
+finished.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from seqmodels.io.atomic import atomic_write, remove_stale_temporaries
 from seqmodels.io.tables import print_table
 from seqmodels.models.compiled import check_compiler, compile_blocks
 from seqmodels.models.pretrained import load_pretrained, save_pretrained
-from seqmodels.tasks.metrics import per_class_report
+from seqmodels.tasks.metrics import per_class_report, per_target_report
 from seqmodels.tasks.registry import task_module
 from seqmodels.training.checkpointing import AtomicCheckpointIO, RngState, StepCheckpoint
 from seqmodels.training.finetune import init_from
 from seqmodels.training.guards import NonFiniteLossGuard
-from seqmodels.training.plots import plot_confusion_matrix, plot_training_curves
+from seqmodels.training.plots import plot_confusion_matrix, plot_scatter, plot_training_curves
 from seqmodels.training.quiet import quiet_lightning
 from seqmodels.training.resume import LAST, RunLogger, last_checkpoint_step
 from seqmodels.training.runs import (
@@ -131,6 +133,23 @@ def report_per_class(matrix, class_names: list[str], out: Path) -> None:
     print_table(table, console)
 
 
+def report_per_target(preds, targets, card, out: Path) -> None:
+    """Write and print the metrics of each target (regressor) or label (multilabel) on the test
+    data: the columns of per_target_report."""
+    rows = per_target_report(preds, targets, card.target_names, card.kind)
+    columns = list(rows[0])
+    table = Table(title="per target (test)" if card.kind == "regressor" else "per label (test)")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "target" else "right")
+    lines = ["\t".join(columns) + "\n"]
+    for row in rows:
+        cells = [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
+        table.add_row(*cells)
+        lines.append("\t".join(cells) + "\n")
+    atomic_write(out, lambda tmp: tmp.write_text("".join(lines)))
+    print_table(table, console)
+
+
 def fit(cfg: DictConfig) -> Path:
     """Train (or resume, with cfg.resume), test the best checkpoint, export it, plot, and return
     the run directory. With several processes (DDP), every one runs this; rank 0 writes."""
@@ -184,6 +203,15 @@ def fit(cfg: DictConfig) -> Path:
             f"{cfg.task.name}: test windows",
         )
         report_per_class(module.confusion.numpy(), card.class_names, run / "per_class_test.tsv")
+    outputs = getattr(module, "test_outputs", None)
+    if outputs is not None and len(outputs[0]):
+        preds, targets = outputs
+        if card.kind == "regressor":
+            title = f"{cfg.task.name}: test sequences"
+            plot_scatter(
+                preds.numpy(), targets.numpy(), card.target_names, plots / "scatter_test.png", title
+            )
+        report_per_target(preds, targets, card, run / "per_target_test.tsv")
     mark_latest(run)
     print_metrics(f"{cfg.task.name} test ({run})", results[0] if results else {})
     return run

@@ -1,4 +1,5 @@
-"""The pictures a run leaves in plots/: training curves and the confusion matrix."""
+"""The pictures a run leaves in plots/: training curves, the confusion matrix of a classifier and
+the predicted-against-true scatter of a regressor."""
 
 from __future__ import annotations
 
@@ -71,6 +72,31 @@ def plot_confusion_matrix(
             color = "white" if fractions[i, j] > 0.5 else "black"
             ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", color=color)
     fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of true class")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_scatter(
+    preds: np.ndarray, targets: np.ndarray, names: list[str], out: Path, title: str
+) -> Path:
+    """Predicted against true values (n, targets), one panel per target, with the diagonal
+    (a perfect prediction) and each target's Pearson r in its title."""
+    preds, targets = np.asarray(preds, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 4), squeeze=False)
+    for i, (ax, name) in enumerate(zip(axes[0], names, strict=True)):
+        x, y = targets[:, i], preds[:, i]
+        ax.scatter(x, y, s=8, alpha=0.5, linewidths=0)
+        low, high = min(x.min(), y.min()), max(x.max(), y.max())
+        ax.plot([low, high], [low, high], color="grey", linewidth=1)
+        r = np.corrcoef(x, y)[0, 1] if len(x) > 1 and x.std() > 0 and y.std() > 0 else np.nan
+        ax.set_title(f"{name} (r = {r:.3f}, n = {len(x)})")
+        ax.set_xlabel("true")
+        ax.set_ylabel("predicted")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)

@@ -80,7 +80,13 @@ def test_a_newer_format_version_is_refused_in_one_line(tmp_path):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ({"kind": "regressor"}, "unknown model kind 'regressor'"),
+        ({"kind": "segmenter"}, "unknown model kind 'segmenter'"),
+        ({"kind": "regressor"}, "a regressor without target_names"),
+        ({"kind": "multilabel"}, "a multilabel without target_names"),
+        (
+            {"kind": "regressor", "target_names": ["y", "z"], "target_mean": [0.5]},
+            "needs target_mean, one number per target",
+        ),
         ({"alphabet": "protein"}, "unknown alphabet 'protein'"),
         ({"class_names": []}, "a classifier without class_names"),
         ({"model": "big"}, "'model' must be"),
@@ -103,3 +109,20 @@ def test_require_names_what_the_model_is_and_what_was_needed():
     )
     with pytest.raises(UserError, match="not an audio model but a DNA classifier"):
         card.require(alphabet="mulaw", what="fine-tuning this run")
+
+
+def test_a_regressor_card_keeps_its_targets_and_their_units_through_json():
+    values = {
+        **DNA_SPECIES_CONFIG,
+        "kind": "regressor",
+        "target_names": ["gc", "a"],
+        "target_mean": [0.5, 0.25],
+        "target_std": [0.1, 2],
+    }
+    del values["class_names"]
+    card = ModelCard.from_dict(values)
+    again = ModelCard.from_json(card.to_json(), "config.json")
+    assert again == card and again.target_std == [0.1, 2.0]
+    assert again.describe() == "a DNA regression model (task=dna_species)"
+    with pytest.raises(UserError, match="not a DNA classifier but a DNA regression model"):
+        again.require(kind="classifier", alphabet="dna", what="predict")

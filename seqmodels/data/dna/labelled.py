@@ -13,6 +13,11 @@ The format follows the name: a folder; .bed; .csv (commas); .tsv, .tab or .txt (
 suffix (.fa, .fasta, .fna, ...); any of the files may be gzip- or bgzip-compressed. Every mistake
 is a `UserError` naming the file and the line (or record) to fix.
 
+`label_columns` names the column(s) that hold the label(s) of a table (default: `label`); in BED,
+`name` (or `label`) is the 4th column and `score` the 5th. With one label column a sequence's
+label is its text; with several, a tuple of texts in the order of `label_columns` (turning them
+into numbers is the data module's job). FASTA and class folders have one label, the class.
+
 For prediction (`require_labels=False`) labels are optional: a table without a `label` column, a
 BED file of three columns or an empty label reads as label None. Every sequence also keeps the
 fields of its input row as written (`fields`), so predictions can be written beside them.
@@ -23,7 +28,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -46,30 +51,38 @@ BED_FIELDS += ("itemRgb", "blockCount", "blockSizes", "blockStarts")  # BED12
 @dataclass(frozen=True)
 class LabelledSequence:
     tokens: np.ndarray  # (length,) uint8, see seqmodels.data.dna.tokens; may view a genome store
-    label: str | None  # None only when read for prediction (require_labels=False)
+    label: str | tuple[str, ...] | None  # a str with one label column, else a tuple; None
+    # only when read for prediction (require_labels=False) from a row without labels
     where: str  # "file, line N" (or record), for messages about this sequence
     fields: tuple[tuple[str, str], ...] = ()  # (column name, value) of the input row as written
 
 
 def read_labelled(
-    path: str | Path, genome: GenomeStore | None = None, require_labels: bool = True
+    path: str | Path,
+    genome: GenomeStore | None = None,
+    label_columns: Sequence[str] = ("label",),
+    *,
+    require_labels: bool = True,
 ) -> list[LabelledSequence]:
     """Every labelled sequence of a file or class folder, in file order; see the module docstring.
 
     `genome` is the FASTA (as a store) that coordinate rows refer to; with `require_labels`
     False, rows without a label are read too (label None), for prediction.
     """
+    label_columns = tuple(label_columns)
     path = Path(path).expanduser()
     if not path.exists():
         raise UserError(f"labelled data not found: {path}: check the path")
     if path.is_dir():
+        _one_label(path, label_columns, "a class folder's label is its subfolder")
         return _read_folders(path)
     suffix = Path(path.name.lower().removesuffix(".gz")).suffix
     if suffix == ".bed":
-        return _read_bed(path, genome, require_labels)
+        return _read_bed(path, genome, label_columns, require_labels)
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, TABLE_SUFFIXES[suffix], genome, require_labels)
+        return _read_table(path, TABLE_SUFFIXES[suffix], genome, label_columns, require_labels)
     if suffix in FASTA_SUFFIXES:
+        _one_label(path, label_columns, "a labelled FASTA's label ends its headers ('|label')")
         return _read_labelled_fasta(path)
     raise UserError(
         f"{path}: cannot tell the format from the name: use a .tsv/.csv table, a .bed file, "
@@ -100,13 +113,38 @@ def _encode(seq: str, where: str) -> np.ndarray:
         ) from None
 
 
-def _label(text: str, where: str, required: bool = True) -> str | None:
+def _label(text: str, where: str, column: str = "label", required: bool = True) -> str | None:
     label = text.strip()
     if not label and not required:
         return None
     if not label:
-        raise UserError(f"{where}: empty label: every sequence needs its class")
+        what = "its class" if column == "label" else f"a value in column {column!r}"
+        raise UserError(f"{where}: empty label: every sequence needs {what}")
     return label
+
+
+def _labels(
+    row: Sequence[str],
+    places: Sequence[int],
+    names: Sequence[str],
+    where: str,
+    required: bool = True,
+):
+    """The label of a row: its text, or a tuple of texts with several label columns; None for
+    a row without them when they are not required."""
+    texts = tuple(
+        _label(row[i], where, name, required) for i, name in zip(places, names, strict=True)
+    )
+    if any(text is None for text in texts):
+        return None
+    return texts[0] if len(texts) == 1 else texts
+
+
+def _one_label(path: Path, label_columns: tuple[str, ...], why: str) -> None:
+    if label_columns != ("label",):
+        raise UserError(
+            f"{path}: data.label_columns={list(label_columns)} needs a table or BED file: {why}"
+        )
 
 
 def _interval(
@@ -146,7 +184,11 @@ def _interval(
 
 
 def _read_table(
-    path: Path, delimiter: str, genome: GenomeStore | None, require_labels: bool = True
+    path: Path,
+    delimiter: str,
+    genome: GenomeStore | None,
+    label_columns: tuple[str, ...],
+    require_labels: bool = True,
 ) -> list[LabelledSequence]:
     with _open_text(path) as handle:
         rows = csv.reader(handle, delimiter=delimiter)
@@ -155,12 +197,19 @@ def _read_table(
             raise UserError(f"{path} is empty: expected a header line and labelled rows")
         header_line = rows.line_num
         columns = {name.strip().lower(): i for i, name in enumerate(header)}
-        if "label" not in columns and require_labels:
+        missing = [name for name in label_columns if name.strip().lower() not in columns]
+        for name in missing if require_labels else ():
             shown = delimiter.join(header)[:60]
-            raise UserError(
-                f"{path}, line {header_line}: no 'label' column in the header ({shown!r}): "
+            hint = (
                 "the first line names the columns, sequence,label or chrom,start,end,label"
+                if name == "label"
+                else "data.label_columns names columns of the header"
             )
+            raise UserError(
+                f"{path}, line {header_line}: no {name!r} column in the header ({shown!r}): {hint}"
+            )
+        # for prediction, a table without its label columns reads as unlabelled
+        places = None if missing else [columns[name.strip().lower()] for name in label_columns]
         coordinates = {"chrom", "start", "end"} <= columns.keys()
         if "sequence" not in columns and not coordinates:
             raise UserError(
@@ -179,8 +228,8 @@ def _read_table(
                     f"needs the same columns, separated by {separator}"
                 )
             label = None
-            if "label" in columns:
-                label = _label(row[columns["label"]], where, require_labels)
+            if places is not None:
+                label = _labels(row, places, label_columns, where, require_labels)
             if "sequence" in columns:
                 seq = row[columns["sequence"]].strip()
                 if not seq:
@@ -196,9 +245,22 @@ def _read_table(
     return out
 
 
+BED_COLUMNS = {"label": 3, "name": 3, "score": 4}  # label columns of BED, by position
+
+
 def _read_bed(
-    path: Path, genome: GenomeStore | None, require_labels: bool = True
+    path: Path,
+    genome: GenomeStore | None,
+    label_columns: tuple[str, ...],
+    require_labels: bool = True,
 ) -> list[LabelledSequence]:
+    unknown = [name for name in label_columns if name.lower() not in BED_COLUMNS]
+    if unknown:
+        raise UserError(
+            f"{path}: data.label_columns={list(label_columns)}: BED has no column {unknown[0]!r}:"
+            " its label columns are name (4th) and score (5th)"
+        )
+    places = [BED_COLUMNS[name.lower()] for name in label_columns]
     out = []
     width = None
     with _open_text(path) as handle:
@@ -213,13 +275,20 @@ def _read_bed(
                     f"{where}: {len(fields)} tab-separated fields: a labelled BED row needs chrom, "
                     "start, end and the label (4th column, name)"
                 )
+            if require_labels and len(fields) <= max(places):
+                raise UserError(
+                    f"{where}: {len(fields)} tab-separated fields: no score (5th column) to read "
+                    "as the label"
+                )
             if width is not None and len(fields) != width:
                 raise UserError(
                     f"{where}: {len(fields)} fields, but the rows before have {width}: every row "
                     "needs the same columns"
                 )
             width = len(fields)
-            label = _label(fields[3], where, require_labels) if width >= 4 else None
+            label = None
+            if width > max(places):
+                label = _labels(fields, places, label_columns, where, require_labels)
             chrom, start, end = _interval(genome, *fields[:3], where)
             tokens = genome.window(chrom, start, end)
             if width >= 6 and fields[5].strip() == "-":

@@ -131,7 +131,10 @@ def test_missing_path_and_empty_folder(tmp_path):
 
 
 def fields_and_labels(path: Path, genome: GenomeStore | None = None, require_labels=True):
-    return [(item.fields, item.label) for item in read_labelled(path, genome, require_labels)]
+    return [
+        (item.fields, item.label)
+        for item in read_labelled(path, genome, require_labels=require_labels)
+    ]
 
 
 def test_every_row_keeps_its_fields_as_written(tmp_path, genome):
