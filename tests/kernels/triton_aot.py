@@ -142,7 +142,7 @@ def run_scan(dtype, d_state, *, h0, last, grad, segments, dim=512, length=1024, 
     # the autograd Function directly: the public function refuses CPU tensors outside the
     # interpreter, and the kernels are recorded, not run
     with torch.set_grad_enabled(grad):
-        y, state = scan_module._SelectiveScanFn.apply(*args[:8], True, args[8], None, segments)
+        y, state = scan_module._SelectiveScanFn.apply(True, None, segments, *args)
     if grad:
         loss = y.float().sum() + (state.sum() if last else 0)
         loss.backward()

@@ -36,14 +36,15 @@ autograd Function, and the public `selective_scan_triton`.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
+from typing import Any, NamedTuple
 
 import torch
 import triton
 import triton.language as tl
 from torch import Tensor
 
-from seqmodels.kernels.scan.reference import check_scan_inputs, selective_scan_ref
+from seqmodels.kernels.scan.reference import ScanInputs, scan_arguments, selective_scan_ref
 from seqmodels.kernels.triton_utils import (
     INTERPRET,
     LN2,
@@ -579,36 +580,20 @@ def _plan(u: Tensor, d_state: int, chunk_size: int | None, segments: int | None)
     return _Plan(block_d, block_n, chunk, n_chunks, seg_len, n_seg, (d_blocks, n_seg, batch))
 
 
-class _Grads(NamedTuple):
-    """Gradients of the scan's tensor inputs, named after them; A, B, C, D and delta_bias ones
-    (reduced over batch, channels or tokens) and the initial state's in fp32."""
-
-    u: Tensor
-    delta: Tensor
-    A: Tensor
-    B: Tensor
-    C: Tensor
-    D: Tensor | None
-    z: Tensor | None
-    delta_bias: Tensor | None
-    initial_state: Tensor | None
+def _prepare(x: ScanInputs) -> ScanInputs:
+    """The inputs as the kernels read them: contiguous, D, delta_bias and the initial state in
+    fp32, and A as A2 = A log2(e) in fp32 (exp(Δ A) = exp2(Δ A2))."""
+    u, delta, A, B, C, D, z, delta_bias, h0 = (t.contiguous() if t is not None else None for t in x)
+    D, delta_bias, h0 = (t.float() if t is not None else None for t in (D, delta_bias, h0))
+    return ScanInputs(u, delta, (A.float() * LOG2E.value).contiguous(), B, C, D, z, delta_bias, h0)
 
 
 def _scan_fwd(
-    u: Tensor,
-    delta: Tensor,
-    A2: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None,
-    z: Tensor | None,
-    delta_bias: Tensor | None,
-    delta_softplus: bool,
-    initial_state: Tensor | None,
-    save_states: bool,
-    plan: _Plan,
+    x: ScanInputs, delta_softplus: bool, save_states: bool, plan: _Plan
 ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """y (u's dtype), the last state and, if asked, the chunk start states (all fp32 states)."""
+    """y (u's dtype), the last state and, if asked, the chunk start states (all fp32 states), from
+    prepared inputs."""
+    u, delta, A2, B, C, D, z, delta_bias, initial_state = x
     batch, dim, length = u.shape
     d_state = A2.shape[1]
     f32, dev = torch.float32, u.device
@@ -617,15 +602,7 @@ def _scan_fwd(
     states = None
     if save_states:
         states = torch.empty(batch, dim, plan.n_chunks, d_state, device=dev, dtype=f32)
-    seg_h = seg_dsum = None
-    if plan.n_seg > 1:
-        seg_h = torch.empty(batch, dim, plan.n_seg, d_state, device=dev, dtype=f32)
-        seg_dsum = torch.empty(batch, dim, plan.n_seg, device=dev, dtype=f32)
-        _scan_local_kernel[plan.grid](
-            delta, u, None, B, A2, delta_bias, seg_h, seg_dsum,
-            length, dim, d_state, plan.seg_len, plan.n_seg,
-            SOFTPLUS=delta_softplus, REVERSE=False, **plan.meta,
-        )  # fmt: skip
+    seg_h, seg_dsum = _local(plan, delta, u, None, B, A2, delta_bias, delta_softplus, False)
     _scan_fwd_kernel[plan.grid](
         u, delta, z, B, C, A2, D, delta_bias, initial_state, seg_h, seg_dsum, y, states, last,
         length, dim, d_state, plan.n_chunks, plan.seg_len, plan.n_seg,
@@ -634,23 +611,44 @@ def _scan_fwd(
     return y, last, states
 
 
+def _local(
+    plan: _Plan,
+    delta: Tensor,
+    v: Tensor,
+    z: Tensor | None,
+    BC: Tensor,
+    A2: Tensor,
+    delta_bias: Tensor | None,
+    delta_softplus: bool,
+    reverse: bool,
+) -> tuple[Tensor | None, Tensor | None]:
+    """Step 1 with more than one segment: each segment's local end state (REVERSE: adjoint) and
+    its ΣΔ; (None, None) with one."""
+    if plan.n_seg == 1:
+        return None, None
+    batch, dim, length = delta.shape
+    d_state = A2.shape[1]
+    seg = torch.empty(batch, dim, plan.n_seg, d_state, device=delta.device, dtype=torch.float32)
+    seg_dsum = torch.empty(batch, dim, plan.n_seg, device=delta.device, dtype=torch.float32)
+    _scan_local_kernel[plan.grid](
+        delta, v, z, BC, A2, delta_bias, seg, seg_dsum, length, dim, d_state, plan.seg_len,
+        plan.n_seg, SOFTPLUS=delta_softplus, REVERSE=reverse, **plan.meta,
+    )  # fmt: skip
+    return seg, seg_dsum
+
+
 def _scan_bwd(
+    x: ScanInputs,
     dy: Tensor,
     dlast: Tensor | None,
-    u: Tensor,
-    delta: Tensor,
-    A2: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None,
-    z: Tensor | None,
-    delta_bias: Tensor | None,
     delta_softplus: bool,
     states: Tensor,
     need_dh0: bool,
     plan: _Plan,
-) -> _Grads:
-    """Every gradient (dA, dB, dC still fp32, as accumulated); dh0 only if `need_dh0`."""
+) -> ScanInputs:
+    """Every gradient from prepared inputs (dA, dB, dC still fp32, as accumulated); dh0 only if
+    `need_dh0`."""
+    u, delta, A2, B, C, D, z, delta_bias, _ = x
     batch, dim, length = u.shape
     d_state = A2.shape[1]
     f32, dev = torch.float32, u.device
@@ -667,104 +665,66 @@ def _scan_bwd(
     scratch = torch.empty(
         programs * plan.chunk * plan.block_n * plan.block_d, device=dev, dtype=f32
     )
-    seg_adj = seg_dsum = None
-    if plan.n_seg > 1:
-        seg_adj = torch.empty(batch, dim, plan.n_seg, d_state, device=dev, dtype=f32)
-        seg_dsum = torch.empty(batch, dim, plan.n_seg, device=dev, dtype=f32)
-        _scan_local_kernel[plan.grid](
-            delta, dy, z, C, A2, delta_bias, seg_adj, seg_dsum,
-            length, dim, d_state, plan.seg_len, plan.n_seg,
-            SOFTPLUS=delta_softplus, REVERSE=True, **plan.meta,
-        )  # fmt: skip
+    seg_adj, seg_dsum = _local(plan, delta, dy, z, C, A2, delta_bias, delta_softplus, True)
     _scan_bwd_kernel[plan.grid](
         u, delta, z, B, C, A2, D, delta_bias, states, dy, dlast, seg_adj, seg_dsum, scratch,
         du, ddelta, dz, dB, dC, dA, dD, dbias, dh0,
         length, dim, d_state, plan.n_chunks, plan.seg_len, plan.n_seg,
         SOFTPLUS=delta_softplus, **plan.meta,
     )  # fmt: skip
-    return _Grads(du, ddelta, dA, dB, dC, dD, dz, dbias, dh0)
+    return ScanInputs(du, ddelta, dA, dB, dC, dD, dz, dbias, dh0)
 
 
 # ---------------------------------------------------------------------------------------------
 # Autograd
 
-# _SelectiveScanFn.forward's arguments, in order: what ctx.needs_input_grad and the backward's
-# return value are indexed by
-_ARGS = (
-    "u", "delta", "A", "B", "C", "D", "z", "delta_bias", "delta_softplus", "initial_state",
-    "chunk_size", "segments",
-)  # fmt: skip
+_OPTIONS = 3  # _SelectiveScanFn.forward's arguments before the tensors: softplus, the plan's two
 
 
 class _SelectiveScanFn(torch.autograd.Function):
     @staticmethod
     def forward(
         ctx,
-        u: Tensor,
-        delta: Tensor,
-        A: Tensor,
-        B: Tensor,
-        C: Tensor,
-        D: Tensor | None,
-        z: Tensor | None,
-        delta_bias: Tensor | None,
         delta_softplus: bool,
-        initial_state: Tensor | None,
         chunk_size: int | None,
         segments: int | None,
+        *tensors: Tensor | None,  # ScanInputs' fields
     ) -> tuple[Tensor, Tensor]:
-        u, delta, B, C = (t.contiguous() for t in (u, delta, B, C))
-        z = z.contiguous() if z is not None else None
-        D = D.float().contiguous() if D is not None else None
-        delta_bias = delta_bias.float().contiguous() if delta_bias is not None else None
-        h0 = initial_state.float().contiguous() if initial_state is not None else None
-        A2 = (A.float() * LOG2E.value).contiguous()  # exp(Δ A) = exp2(Δ A2)
-        plan = _plan(u, A.shape[1], chunk_size, segments)
+        given = ScanInputs(*tensors)
+        x = _prepare(given)
+        plan = _plan(x.u, x.A.shape[1], chunk_size, segments)
         save = any(ctx.needs_input_grad)
-        y, last, states = _scan_fwd(
-            u, delta, A2, B, C, D, z, delta_bias, delta_softplus, h0, save, plan
-        )
+        y, last, states = _scan_fwd(x, delta_softplus, save, plan)
         if save:
-            ctx.save_for_backward(u, delta, A2, B, C, D, z, delta_bias, states)
-        ctx.delta_softplus, ctx.plan, ctx.A_dtype = delta_softplus, plan, A.dtype
+            ctx.save_for_backward(*x[:-1], states)  # all but the initial state
+        ctx.delta_softplus, ctx.plan, ctx.A_dtype = delta_softplus, plan, given.A.dtype
         ctx.set_materialize_grads(False)
         return y, last
 
     @staticmethod
     def backward(ctx, dy: Tensor | None, dlast: Tensor | None) -> tuple[Tensor | None, ...]:
-        u, delta, A2, B, C, D, z, delta_bias, states = ctx.saved_tensors
-        need = dict(zip(_ARGS, ctx.needs_input_grad, strict=True))
-        dy = torch.zeros_like(u) if dy is None else dy.contiguous()
+        *saved, states = ctx.saved_tensors
+        x = ScanInputs(*saved)
+        need = dict(zip(ScanInputs._fields, ctx.needs_input_grad[_OPTIONS:], strict=True))
+        dy = torch.zeros_like(x.u) if dy is None else dy.contiguous()
         dlast = dlast.float().contiguous() if dlast is not None else None
-        grads = _scan_bwd(
-            dy, dlast, u, delta, A2, B, C, D, z, delta_bias, ctx.delta_softplus, states,
-            need["initial_state"], ctx.plan,
-        )  # fmt: skip
+        grads = _scan_bwd(x, dy, dlast, ctx.delta_softplus, states, need["initial_state"], ctx.plan)
         grads = grads._replace(
-            A=grads.A.to(ctx.A_dtype), B=grads.B.to(B.dtype), C=grads.C.to(C.dtype)
+            A=grads.A.to(ctx.A_dtype), B=grads.B.to(x.B.dtype), C=grads.C.to(x.C.dtype)
         )
-        return tuple(getattr(grads, name) if need[name] else None for name in _ARGS)
+        kept = (
+            g if need[name] else None for name, g in zip(ScanInputs._fields, grads, strict=True)
+        )
+        return (None,) * _OPTIONS + tuple(kept)
 
 
 # ---------------------------------------------------------------------------------------------
 # The public function
 
 
+@functools.wraps(selective_scan_ref, assigned=())  # the reference's signature: one contract
 def selective_scan_triton(
-    u: Tensor,
-    delta: Tensor,
-    A: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None = None,
-    z: Tensor | None = None,
-    delta_bias: Tensor | None = None,
-    delta_softplus: bool = False,
-    initial_state: Tensor | None = None,
-    return_last_state: bool = False,
-    *,
-    chunk_size: int | None = None,
-    segments: int | None = None,
+    *args: Any, chunk_size: int | None = None, segments: int | None = None, **kwargs: Any
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Fused selective scan; same contract as `selective_scan_ref` (docs/selective_scan.md has the
     math): Δ = softplus(delta + delta_bias) (softplus if `delta_softplus`),
@@ -784,21 +744,17 @@ def selective_scan_triton(
     Raises ValueError on shapes that break the contract, other dtypes, d_state over 256, a bad
     plan, or tensors the kernels cannot reach.
     """
-    check_scan_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    if u.dtype not in DTYPES:
-        raise ValueError(f"u must be float32, float16 or bfloat16, got {u.dtype}")
-    if A.shape[1] > MAX_D_STATE:
-        raise ValueError(f"d_state must be at most {MAX_D_STATE}, got {A.shape[1]}")
+    x, delta_softplus, return_last_state = scan_arguments(args, kwargs)
+    if x.u.dtype not in DTYPES:
+        raise ValueError(f"u must be float32, float16 or bfloat16, got {x.u.dtype}")
+    if x.A.shape[1] > MAX_D_STATE:
+        raise ValueError(f"d_state must be at most {MAX_D_STATE}, got {x.A.shape[1]}")
     if chunk_size is not None and (chunk_size < 8 or chunk_size & (chunk_size - 1)):
         raise ValueError(f"chunk_size must be a power of two, at least 8, got {chunk_size}")
     if segments is not None and segments < 1:
         raise ValueError(f"segments must be at least 1, got {segments}")
-    check_device(u, "the Triton scan")
-    if u.numel() == 0:  # nothing to launch (L, batch or d_inner is 0)
-        return selective_scan_ref(
-            u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state
-        )
-    y, last = _SelectiveScanFn.apply(
-        u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, chunk_size, segments
-    )
+    check_device(x.u, "the Triton scan")
+    if x.u.numel() == 0:  # nothing to launch (L, batch or d_inner is 0)
+        return selective_scan_ref(*x[:-1], delta_softplus, x.initial_state, return_last_state)
+    y, last = _SelectiveScanFn.apply(delta_softplus, chunk_size, segments, *x)
     return (y, last) if return_last_state else y
