@@ -115,10 +115,17 @@ def _program(
     o_bd = i_b * D + o_d
     o_bn = (i_b * N + o_n) * L
     b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)  # (BN, BD)
-    b_bias = tl.zeros([BLOCK_D], tl.float32)
-    if HAS_BIAS:
-        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
+    b_bias = _per_channel(p_bias, o_d, m_d, HAS_BIAS, BLOCK_D)
     return i_d, i_s, i_b, o_d, o_n, o_t, m_d, m_n, m_nd, o_bd, o_bn, b_A2, b_bias
+
+
+@triton.jit
+def _per_channel(p, o_d, m_d, GIVEN: tl.constexpr, BLOCK_D: tl.constexpr):
+    """The block (BD,) of a (D,) fp32 input, or zeros when it is absent."""
+    b = tl.zeros([BLOCK_D], tl.float32)
+    if GIVEN:
+        b = tl.load(p + o_d, mask=m_d, other=0.0)
+    return b
 
 
 @triton.jit
@@ -141,20 +148,41 @@ def _nd(o_row, o_n, N):
 
 
 @triton.jit
-def _tile(p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS: tl.constexpr):
-    """Load the tile of tokens [t, t + BLOCK_T): Δ, u (BT, BD), B (BT, BN) in fp32, and the
-    discretised decay a = exp2(Δ A2) and input x = Δ B u (BT, BN, BD)."""
+def _load(p, offsets, mask):
+    """A block of any input in fp32, zero outside `mask`."""
+    return tl.load(p + offsets, mask=mask, other=0.0).to(tl.float32)
+
+
+@triton.jit
+def _rows(t, o_t, o_bd, o_bn, m_d, m_n, L):
+    """Offsets and masks of the tile of tokens [t, t + BLOCK_T) in (batch, D, L) tensors
+    (o_td, m_td: (BT, BD)) and in (batch, N, L) ones (o_tn, m_tn: (BT, BN))."""
     o_l = t + o_t
-    m_td = (o_l < L)[:, None] & m_d[None, :]
+    m_l = o_l < L
     o_td = o_bd[None, :] * L + o_l[:, None]
-    b_u = tl.load(p_u + o_td, mask=m_td, other=0.0).to(tl.float32)
-    b_raw = tl.load(p_delta + o_td, mask=m_td, other=0.0).to(tl.float32)
-    b_dt, b_pre = _delta(b_raw, b_bias, m_td, SOFTPLUS)
-    m_tn = (o_l < L)[:, None] & m_n[None, :]
-    b_B = tl.load(p_B + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
+    o_tn = o_bn[None, :] + o_l[:, None]
+    return o_td, m_l[:, None] & m_d[None, :], o_tn, m_l[:, None] & m_n[None, :]
+
+
+@triton.jit
+def _tile(p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS: tl.constexpr):
+    """Load the tile at offsets o_td, o_tn (from _rows): Δ, u (BT, BD), B (BT, BN) in fp32, and
+    the discretised decay a = exp2(Δ A2) and input x = Δ B u (BT, BN, BD)."""
+    b_u = _load(p_u, o_td, m_td)
+    b_dt, b_pre = _delta(_load(p_delta, o_td, m_td), b_bias, m_td, SOFTPLUS)
+    b_B = _load(p_B, o_tn, m_tn)
     b_a = tl.exp2(b_dt[:, None, :] * b_A2[None, :, :])
     b_x = (b_dt * b_u)[:, None, :] * b_B[:, :, None]
     return b_u, b_dt, b_pre, b_B, b_a, b_x
+
+
+@triton.jit
+def _y(b_hs, b_C, b_u, b_D, HAS_D: tl.constexpr):
+    """y before the gate (BT, BD): C_t · h_t + D u_t."""
+    b_y = tl.sum(b_hs * b_C[:, :, None], 1)
+    if HAS_D:
+        b_y += b_u * b_D[None, :]
+    return b_y
 
 
 @triton.jit
@@ -260,17 +288,13 @@ def _scan_local_kernel(
             t = t0 + k * BLOCK_T
         else:
             t = t0 + (n_tiles - 1 - k) * BLOCK_T
-        o_l = t + o_t
-        m_td = (o_l < L)[:, None] & m_d[None, :]
-        m_tn = (o_l < L)[:, None] & m_n[None, :]
-        o_td = o_bd[None, :] * L + o_l[:, None]
-        b_raw = tl.load(p_delta + o_td, mask=m_td, other=0.0).to(tl.float32)
-        b_dt, _ = _delta(b_raw, b_bias, m_td, SOFTPLUS)
-        b_v = tl.load(p_v + o_td, mask=m_td, other=0.0).to(tl.float32)
-        b_BC = tl.load(p_BC + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
+        o_td, m_td, o_tn, m_tn = _rows(t, o_t, o_bd, o_bn, m_d, m_n, L)
+        b_dt, _ = _delta(_load(p_delta, o_td, m_td), b_bias, m_td, SOFTPLUS)
+        b_v = _load(p_v, o_td, m_td)
+        b_BC = _load(p_BC, o_tn, m_tn)
         if REVERSE:
             if HAS_Z:
-                b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+                b_z = _load(p_z, o_td, m_td)
                 b_v *= b_z * tl.sigmoid(b_z)
             b_w = tl.cumsum(b_dt, 0) + b_done[None, :]  # Σ_{s≤t} Δ_s
         else:
@@ -333,8 +357,7 @@ def _scan_fwd_kernel(
         p_A2, p_bias, L, D, N, HAS_BIAS, BLOCK_D, BLOCK_N, BLOCK_T
     )
     o_nd = _nd(o_bd, o_n, N)  # (BN, BD) into (batch, D, N) tensors
-    if HAS_D:
-        b_D = tl.load(p_D + o_d, mask=m_d, other=0.0)
+    b_D = _per_channel(p_D, o_d, m_d, HAS_D, BLOCK_D)
 
     b_h = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     if HAS_H0:
@@ -348,20 +371,14 @@ def _scan_fwd_kernel(
         if SAVE_STATES:
             if t % CHUNK == 0:
                 tl.store(p_states + _nd(o_bd * n_chunks + t // CHUNK, o_n, N), b_h, mask=m_nd)
+        o_td, m_td, o_tn, m_tn = _rows(t, o_t, o_bd, o_bn, m_d, m_n, L)
         b_u, b_dt, _, _, b_a, b_x = _tile(
-            p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+            p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS
         )
         b_hs, b_h = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)  # (BT, BN, BD), (BN, BD)
-        o_l = t + o_t
-        m_td = (o_l < L)[:, None] & m_d[None, :]
-        m_tn = (o_l < L)[:, None] & m_n[None, :]
-        o_td = o_bd[None, :] * L + o_l[:, None]
-        b_C = tl.load(p_C + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
-        b_y = tl.sum(b_hs * b_C[:, :, None], 1)  # (BT, BD)
-        if HAS_D:
-            b_y += b_u * b_D[None, :]
+        b_y = _y(b_hs, _load(p_C, o_tn, m_tn), b_u, b_D, HAS_D)
         if HAS_Z:
-            b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+            b_z = _load(p_z, o_td, m_td)
             b_y *= b_z * tl.sigmoid(b_z)
         tl.store(p_y + o_td, b_y.to(p_y.dtype.element_ty), mask=m_td)
     if t1 == L:
@@ -432,8 +449,7 @@ def _scan_bwd_kernel(
     )
     o_nd = _nd(o_bd, o_n, N)
     b_A = b_A2 * LN2
-    if HAS_D:
-        b_D = tl.load(p_D + o_d, mask=m_d, other=0.0)
+    b_D = _per_channel(p_D, o_d, m_d, HAS_D, BLOCK_D)
     i_prog = (i_b * n_seg + i_s) * tl.num_programs(0) + i_d
     p_tiles = p_scratch + i_prog * (CHUNK // BLOCK_T * BLOCK_N * BLOCK_D)
     o_tile = _nd(tl.arange(0, BLOCK_D), o_n, BLOCK_N)
@@ -458,34 +474,27 @@ def _scan_bwd_kernel(
         b_h = tl.load(p_states + _nd(o_bd * n_chunks + c, o_n, N), mask=m_nd)
         for j in range(0, n_tiles):
             tl.store(p_tiles + j * BLOCK_N * BLOCK_D + o_tile, b_h)
-            t = t0 + j * BLOCK_T
+            o_td, m_td, o_tn, m_tn = _rows(t0 + j * BLOCK_T, o_t, o_bd, o_bn, m_d, m_n, L)
             _, _, _, _, b_a, b_x = _tile(
-                p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+                p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS
             )
             _, b_h = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)
         tl.debug_barrier()
         for j in range(0, n_tiles):
             tile = n_tiles - 1 - j
-            t = t0 + tile * BLOCK_T
+            o_td, m_td, o_tn, m_tn = _rows(t0 + tile * BLOCK_T, o_t, o_bd, o_bn, m_d, m_n, L)
             b_h = tl.load(p_tiles + tile * BLOCK_N * BLOCK_D + o_tile)
             b_u, b_dt, b_pre, b_B, b_a, b_x = _tile(
-                p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+                p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS
             )
             b_hs, _ = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)  # (BT, BN, BD)
-            o_l = t + o_t
-            m_td = (o_l < L)[:, None] & m_d[None, :]
-            m_tn = (o_l < L)[:, None] & m_n[None, :]
-            o_td = o_bd[None, :] * L + o_l[:, None]
-            o_tn = o_bn[None, :] + o_l[:, None]
-            b_C = tl.load(p_C + o_tn, mask=m_tn, other=0.0).to(tl.float32)
-            b_dy = tl.load(p_dy + o_td, mask=m_td, other=0.0).to(tl.float32)
+            b_C = _load(p_C, o_tn, m_tn)
+            b_dy = _load(p_dy, o_td, m_td)
 
             b_gy = b_dy
             if HAS_Z:
-                b_y = tl.sum(b_hs * b_C[:, :, None], 1)  # y before gating, recomputed for dz
-                if HAS_D:
-                    b_y += b_u * b_D[None, :]
-                b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+                b_y = _y(b_hs, b_C, b_u, b_D, HAS_D)  # recomputed for dz
+                b_z = _load(p_z, o_td, m_td)
                 b_sig = tl.sigmoid(b_z)
                 b_dz = b_dy * b_y * b_sig * (1.0 + b_z * (1.0 - b_sig))
                 tl.store(p_dz + o_td, b_dz.to(p_dz.dtype.element_ty), mask=m_td)
