@@ -51,6 +51,7 @@ from seqmodels.kernels.triton_utils import (
     LOG2E,
     check_device,
     given,
+    load_f32,
     softplus,
 )
 
@@ -148,12 +149,6 @@ def _nd(o_row, o_n, N):
 
 
 @triton.jit
-def _load(p, offsets, mask):
-    """A block of any input in fp32, zero outside `mask`."""
-    return tl.load(p + offsets, mask=mask, other=0.0).to(tl.float32)
-
-
-@triton.jit
 def _rows(t, o_t, o_bd, o_bn, m_d, m_n, L):
     """Offsets and masks of the tile of tokens [t, t + BLOCK_T) in (batch, D, L) tensors
     (o_td, m_td: (BT, BD)) and in (batch, N, L) ones (o_tn, m_tn: (BT, BN))."""
@@ -168,9 +163,9 @@ def _rows(t, o_t, o_bd, o_bn, m_d, m_n, L):
 def _tile(p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS: tl.constexpr):
     """Load the tile at offsets o_td, o_tn (from _rows): Δ, u (BT, BD), B (BT, BN) in fp32, and
     the discretised decay a = exp2(Δ A2) and input x = Δ B u (BT, BN, BD)."""
-    b_u = _load(p_u, o_td, m_td)
-    b_dt, b_pre = _delta(_load(p_delta, o_td, m_td), b_bias, m_td, SOFTPLUS)
-    b_B = _load(p_B, o_tn, m_tn)
+    b_u = load_f32(p_u, o_td, m_td)
+    b_dt, b_pre = _delta(load_f32(p_delta, o_td, m_td), b_bias, m_td, SOFTPLUS)
+    b_B = load_f32(p_B, o_tn, m_tn)
     b_a = tl.exp2(b_dt[:, None, :] * b_A2[None, :, :])
     b_x = (b_dt * b_u)[:, None, :] * b_B[:, :, None]
     return b_u, b_dt, b_pre, b_B, b_a, b_x
@@ -289,12 +284,12 @@ def _scan_local_kernel(
         else:
             t = t0 + (n_tiles - 1 - k) * BLOCK_T
         o_td, m_td, o_tn, m_tn = _rows(t, o_t, o_bd, o_bn, m_d, m_n, L)
-        b_dt, _ = _delta(_load(p_delta, o_td, m_td), b_bias, m_td, SOFTPLUS)
-        b_v = _load(p_v, o_td, m_td)
-        b_BC = _load(p_BC, o_tn, m_tn)
+        b_dt, _ = _delta(load_f32(p_delta, o_td, m_td), b_bias, m_td, SOFTPLUS)
+        b_v = load_f32(p_v, o_td, m_td)
+        b_BC = load_f32(p_BC, o_tn, m_tn)
         if REVERSE:
             if HAS_Z:
-                b_z = _load(p_z, o_td, m_td)
+                b_z = load_f32(p_z, o_td, m_td)
                 b_v *= b_z * tl.sigmoid(b_z)
             b_w = tl.cumsum(b_dt, 0) + b_done[None, :]  # Σ_{s≤t} Δ_s
         else:
@@ -376,9 +371,9 @@ def _scan_fwd_kernel(
             p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS
         )
         b_hs, b_h = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)  # (BT, BN, BD), (BN, BD)
-        b_y = _y(b_hs, _load(p_C, o_tn, m_tn), b_u, b_D, HAS_D)
+        b_y = _y(b_hs, load_f32(p_C, o_tn, m_tn), b_u, b_D, HAS_D)
         if HAS_Z:
-            b_z = _load(p_z, o_td, m_td)
+            b_z = load_f32(p_z, o_td, m_td)
             b_y *= b_z * tl.sigmoid(b_z)
         tl.store(p_y + o_td, b_y.to(p_y.dtype.element_ty), mask=m_td)
     if t1 == L:
@@ -488,13 +483,13 @@ def _scan_bwd_kernel(
                 p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS
             )
             b_hs, _ = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)  # (BT, BN, BD)
-            b_C = _load(p_C, o_tn, m_tn)
-            b_dy = _load(p_dy, o_td, m_td)
+            b_C = load_f32(p_C, o_tn, m_tn)
+            b_dy = load_f32(p_dy, o_td, m_td)
 
             b_gy = b_dy
             if HAS_Z:
                 b_y = _y(b_hs, b_C, b_u, b_D, HAS_D)  # recomputed for dz
-                b_z = _load(p_z, o_td, m_td)
+                b_z = load_f32(p_z, o_td, m_td)
                 b_sig = tl.sigmoid(b_z)
                 b_dz = b_dy * b_y * b_sig * (1.0 + b_z * (1.0 - b_sig))
                 tl.store(p_dz + o_td, b_dz.to(p_dz.dtype.element_ty), mask=m_td)
