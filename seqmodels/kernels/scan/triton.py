@@ -85,6 +85,8 @@ def _fits(elements: int):
 
 _KEY = ["D", "BLOCK_D", "BLOCK_N", "CHUNK"]  # tuned once per layer shape (and dtype), not per L
 _GRADS = ["p_dB", "p_dC", "p_dA", "p_dD", "p_dbias"]  # accumulated with atomics: zeroed per trial
+# the optional inputs of the forward and the backward kernels, as feature flags
+_INPUT_FLAGS = {"HAS_D": given("p_D"), "HAS_Z": given("p_z"), "HAS_BIAS": given("p_bias")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,9 +307,7 @@ def _scan_local_kernel(
 @triton.autotune(configs=_configs((4, 8)), key=_KEY, prune_configs_by=_fits(32))
 @triton.heuristics(
     {
-        "HAS_D": given("p_D"),
-        "HAS_Z": given("p_z"),
-        "HAS_BIAS": given("p_bias"),
+        **_INPUT_FLAGS,
         "HAS_H0": given("p_h0"),
         "CARRY": given("p_seg_h"),
         "SAVE_STATES": given("p_states"),
@@ -385,9 +385,7 @@ def _scan_fwd_kernel(
 )
 @triton.heuristics(
     {
-        "HAS_D": given("p_D"),
-        "HAS_Z": given("p_z"),
-        "HAS_BIAS": given("p_bias"),
+        **_INPUT_FLAGS,
         "HAS_DLAST": given("p_dlast"),
         "CARRY": given("p_seg_adj"),
         "HAS_DH0": given("p_dh0"),
