@@ -590,29 +590,6 @@ def _prepare(x: ScanInputs) -> ScanInputs:
     return ScanInputs(u, delta, (A.float() * LOG2E.value).contiguous(), B, C, D, z, delta_bias, h0)
 
 
-def _scan_fwd(
-    x: ScanInputs, delta_softplus: bool, save_states: bool, plan: _Plan
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """y (u's dtype), the last state and, if asked, the chunk start states (all fp32 states), from
-    prepared inputs."""
-    u, delta, A2, B, C, D, z, delta_bias, initial_state = x
-    batch, dim, length = u.shape
-    d_state = A2.shape[1]
-    f32, dev = torch.float32, u.device
-    y = torch.empty_like(u)
-    last = torch.empty(batch, dim, d_state, device=dev, dtype=f32)
-    states = None
-    if save_states:
-        states = torch.empty(batch, dim, plan.n_chunks, d_state, device=dev, dtype=f32)
-    seg_h, seg_dsum = _local(plan, delta, u, None, B, A2, delta_bias, delta_softplus, False)
-    _scan_fwd_kernel[plan.grid](
-        u, delta, z, B, C, A2, D, delta_bias, initial_state, seg_h, seg_dsum, y, states, last,
-        length, dim, d_state, plan.n_chunks, plan.seg_len, plan.n_seg,
-        SOFTPLUS=delta_softplus, **plan.meta,
-    )  # fmt: skip
-    return y, last, states
-
-
 def _local(
     plan: _Plan,
     delta: Tensor,
@@ -637,6 +614,29 @@ def _local(
         plan.n_seg, SOFTPLUS=delta_softplus, REVERSE=reverse, **plan.meta,
     )  # fmt: skip
     return seg, seg_dsum
+
+
+def _scan_fwd(
+    x: ScanInputs, delta_softplus: bool, save_states: bool, plan: _Plan
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """y (u's dtype), the last state and, if asked, the chunk start states (all fp32 states), from
+    prepared inputs."""
+    u, delta, A2, B, C, D, z, delta_bias, initial_state = x
+    batch, dim, length = u.shape
+    d_state = A2.shape[1]
+    f32, dev = torch.float32, u.device
+    y = torch.empty_like(u)
+    last = torch.empty(batch, dim, d_state, device=dev, dtype=f32)
+    states = None
+    if save_states:
+        states = torch.empty(batch, dim, plan.n_chunks, d_state, device=dev, dtype=f32)
+    seg_h, seg_dsum = _local(plan, delta, u, None, B, A2, delta_bias, delta_softplus, False)
+    _scan_fwd_kernel[plan.grid](
+        u, delta, z, B, C, A2, D, delta_bias, initial_state, seg_h, seg_dsum, y, states, last,
+        length, dim, d_state, plan.n_chunks, plan.seg_len, plan.n_seg,
+        SOFTPLUS=delta_softplus, **plan.meta,
+    )  # fmt: skip
+    return y, last, states
 
 
 def _scan_bwd(
