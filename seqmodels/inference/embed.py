@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -90,19 +91,12 @@ def iter_embeddings(
             progress.advance(task, len(placed))
 
 
-def embed_store(
-    model: torch.nn.Module,
-    store: GenomeStore,
-    window: int | str,
-    stride: int | None = None,
-    pooling: str = "mean",
-    batch_size: int = 64,
-    segment: int | None = None,
-) -> tuple[np.ndarray, list[EmbeddingRow]]:
-    """Every embedding of a store at once: float32 (n, d_model) and the n rows."""
+def embed_store(*args: Any, **kwargs: Any) -> tuple[np.ndarray, list[EmbeddingRow]]:
+    """Every embedding of a store at once: float32 (n, d_model) and the n rows. Takes the
+    arguments of `iter_embeddings` (model, store, window, then its options)."""
     rows: list[EmbeddingRow] = []
     parts: list[np.ndarray] = []
-    for where, batch in iter_embeddings(model, store, window, stride, pooling, batch_size, segment):
+    for where, batch in iter_embeddings(*args, **kwargs):
         rows += where
         parts.append(batch)
     return np.concatenate(parts), rows

@@ -1,6 +1,7 @@
 """What every Triton kernel module of the package shares: the interpreter flag, the constants the
-kernels read, softplus, the heuristic that turns a `None` argument into a feature flag, and the
-device check of the public functions. Kernel modules import from here, never from each other."""
+kernels read, softplus, fp32 loads, the start of a decode kernel, the heuristic that turns a
+`None` argument into a feature flag, and the device check of the public functions. Kernel modules
+import from here, never from each other."""
 
 from __future__ import annotations
 
@@ -27,6 +28,21 @@ def softplus(x):
     e = tl.exp2(tl.minimum(x, 20.0) * LOG2E)
     e1 = 1.0 + e
     return tl.where(x > 20.0, x, tl.where(e1 == 1.0, e, tl.log(e1) * tl.fdiv(e, e1 - 1.0)))
+
+
+@triton.jit
+def load_f32(p, offsets, mask):
+    """A block of any input in fp32, zero outside `mask`."""
+    return tl.load(p + offsets, mask=mask, other=0.0).to(tl.float32)
+
+
+@triton.jit
+def decode_program(D, BLOCK_D: tl.constexpr):
+    """What a one-token (decode) kernel starts with: its batch element (int64, for the row
+    offsets), its block of channels and their mask."""
+    i_d, i_b = tl.program_id(0), tl.program_id(1).to(tl.int64)
+    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    return i_b, o_d, o_d < D
 
 
 def given(name: str) -> Callable[[dict], bool]:

@@ -34,17 +34,9 @@ class AudioLMTask(LanguageModelTask):
     ) -> None:
         super().__init__(info, optim)  # save_hyperparameters keeps baselines as hparams
 
-    def _log_baselines(self, stage: str) -> None:
-        for name, bits in self.hparams.baselines.get(stage, {}).items():
-            self.log(f"{stage}/baseline_{name}_bits", bits)
-
-    def on_validation_epoch_end(self) -> None:
-        super().on_validation_epoch_end()
-        self._log_baselines("val")
-
-    def on_test_epoch_end(self) -> None:
-        super().on_test_epoch_end()
-        self._log_baselines("test")
+    def baseline_metrics(self, stage: str) -> dict[str, float]:
+        baselines = self.hparams.baselines.get(stage, {})
+        return {f"{stage}/baseline_{name}_bits": bits for name, bits in baselines.items()}
 
 
 def build_datamodule(cfg: DictConfig) -> AudioLMDataModule:

@@ -40,17 +40,9 @@ class DnaPretrainTask(LanguageModelTask):
     def configure_callbacks(self) -> list[SequenceLengthWarmup]:
         return [SequenceLengthWarmup(**self.hparams.warmup)]
 
-    def _log_baselines(self, stage: str) -> None:
-        for name, value in (self.hparams.baselines or {}).get(stage, {}).items():
-            self.log(f"{stage}/{name}", value)
-
-    def on_validation_epoch_end(self) -> None:
-        super().on_validation_epoch_end()
-        self._log_baselines("val")
-
-    def on_test_epoch_end(self) -> None:
-        super().on_test_epoch_end()
-        self._log_baselines("test")
+    def baseline_metrics(self, stage: str) -> dict[str, float]:
+        baselines = (self.hparams.baselines or {}).get(stage, {})
+        return {f"{stage}/{name}": value for name, value in baselines.items()}
 
 
 def _warmup(cfg: DictConfig) -> dict[str, int]:

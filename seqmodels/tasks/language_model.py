@@ -65,8 +65,17 @@ class LanguageModelTask(SequenceTask):
             self.log(f"{stage}/bits_per_{self.unit}", loss / math.log(2))
             self.log(f"{stage}/perplexity", math.exp(loss))
 
+    def baseline_metrics(self, stage: str) -> dict[str, float]:
+        """{metric name: value} of the baselines a task logs beside its own bits (none here)."""
+        return {}
+
+    def _log_epoch(self, stage: str) -> None:
+        self._log_bits(stage)
+        for name, value in self.baseline_metrics(stage).items():
+            self.log(name, value)
+
     def on_validation_epoch_end(self) -> None:
-        self._log_bits("val")
+        self._log_epoch("val")
 
     def on_test_epoch_end(self) -> None:
-        self._log_bits("test")
+        self._log_epoch("test")

@@ -117,7 +117,9 @@ def test_decoding_token_by_token_matches_the_scan():
 def test_routing(monkeypatch, backend):
     monkeypatch.setenv("SEQMODELS_SCAN", backend)
     calls = []
-    monkeypatch.setattr(triton_update, "selective_state_update_triton", lambda *a: calls.append(a))
+    monkeypatch.setattr(
+        triton_update, "selective_state_update_triton", lambda *a, **k: calls.append(a)
+    )
     selective_state_update(torch.zeros(1, 3, 4, device=DEVICE), **make_step(1, 3, 4))
     assert bool(calls) == (backend == "triton")
 

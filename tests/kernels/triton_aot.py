@@ -31,6 +31,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from unittest import mock
 
 if os.environ.get("TRITON_INTERPRET", "0") == "1":
     sys.exit(
@@ -142,7 +143,7 @@ def run_scan(dtype, d_state, *, h0, last, grad, segments, dim=512, length=1024, 
     # the autograd Function directly: the public function refuses CPU tensors outside the
     # interpreter, and the kernels are recorded, not run
     with torch.set_grad_enabled(grad):
-        y, state = scan_module._SelectiveScanFn.apply(*args[:8], True, args[8], None, segments)
+        y, state = scan_module._SelectiveScanFn.apply(True, None, segments, *args)
     if grad:
         loss = y.float().sum() + (state.sum() if last else 0)
         loss.backward()
@@ -154,7 +155,11 @@ def run_state_update(dtype, d_state, *, full_flags=True, dim=512, batch=4):
     x, dt = _rand(batch, dim, dtype=dtype), _rand(batch, dim, dtype=dtype)
     B, C = _rand(batch, d_state, dtype=dtype), _rand(batch, d_state, dtype=dtype)
     opt = (_rand(dim), _rand(batch, dim, dtype=dtype), _rand(dim)) if full_flags else (None,) * 3
-    update_module._state_update(state, x, dt, -torch.rand(dim, d_state), B, C, *opt, full_flags)
+    # the public function past its device check (CPU tensors): the kernel is recorded, not run
+    with mock.patch.object(update_module, "check_device", lambda *_: None):
+        update_module.selective_state_update_triton(
+            state, x, dt, -torch.rand(dim, d_state), B, C, *opt, full_flags
+        )
 
 
 def run_conv_update(dtype, *, bias=True, dim=1024, batch=4, width=4):

@@ -13,7 +13,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from seqmodels.kernels.triton_utils import check_device, given
+from seqmodels.kernels.triton_utils import check_device, decode_program, given, load_f32
 
 
 @triton.heuristics({"HAS_BIAS": given("p_bias")})
@@ -33,26 +33,24 @@ def _conv_update_kernel(
     BLOCK_D: tl.constexpr,
     BLOCK_W: tl.constexpr,
 ):
-    i_d, i_b = tl.program_id(0), tl.program_id(1).to(tl.int64)
-    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    i_b, o_d, m_d = decode_program(D, BLOCK_D)
     o_w = tl.arange(0, BLOCK_W)
-    m_d = o_d < D
 
     p_s = p_state + i_b * s_state_b + o_d[:, None] * s_state_d
-    b_x = tl.load(p_x + i_b * s_x_b + o_d, mask=m_d, other=0.0).to(tl.float32)
+    b_x = load_f32(p_x, i_b * s_x_b + o_d, m_d)
     # window[k] = state[k] for k < W - 1, then x; the new state is window[1:]
     m_old = m_d[:, None] & (o_w < W - 1)[None, :]
-    b_win = tl.load(p_s + o_w[None, :], mask=m_old, other=0.0).to(tl.float32)
+    b_win = load_f32(p_s, o_w[None, :], m_old)
     b_win = tl.where(o_w[None, :] == W - 1, b_x[:, None], b_win)
     m_next = m_d[:, None] & (o_w + 1 < W - 1)[None, :]
-    b_next = tl.load(p_s + o_w[None, :] + 1, mask=m_next, other=0.0).to(tl.float32)
+    b_next = load_f32(p_s, o_w[None, :] + 1, m_next)
     b_next = tl.where(o_w[None, :] == W - 2, b_x[:, None], b_next)
 
     m_w = m_d[:, None] & (o_w < W)[None, :]
-    b_w = tl.load(p_w + o_d[:, None] * W + o_w[None, :], mask=m_w, other=0.0).to(tl.float32)
+    b_w = load_f32(p_w, o_d[:, None] * W + o_w[None, :], m_w)
     b_y = tl.sum(b_win * b_w, 1)
     if HAS_BIAS:
-        b_y += tl.load(p_bias + o_d, mask=m_d, other=0.0).to(tl.float32)
+        b_y += load_f32(p_bias, o_d, m_d)
     tl.store(p_y + i_b * D + o_d, b_y.to(p_y.dtype.element_ty), mask=m_d)
     tl.debug_barrier()  # every thread has read the old state before any of it is overwritten
     tl.store(p_s + o_w[None, :], b_next.to(p_state.dtype.element_ty), mask=m_old)

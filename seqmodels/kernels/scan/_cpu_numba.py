@@ -145,6 +145,14 @@ def _sigmoid_overload(x):
     return lambda x: 1 / (1 + np.exp(-x))
 
 
+@numba.njit(inline="always")  # inlined in numba's IR: compiled with the kernel's flags
+def _token(dt, u, gy, Bg, Cg, Hp, Ap, b, d, t):
+    """What the backward's two passes over a row read of token t: Δ_t, Δ_t u_t, gy_t and the
+    rows B_t, C_t, h_{t-1} and a_t of the group."""
+    dtt = dt[b, d, t]
+    return dtt, dtt * u[b, d, t], gy[t], Bg[t], Cg[t], Hp[t], Ap[t]
+
+
 def _backward(
     dt, raw, u, g, z, D, Bc, Cc, A2, Af, start, carry, du, ddt, dz, dD_rows, dbias_rows,
     dA_part, dB_part, dC_part, Hs, As, use_gate, use_D, softplus,
@@ -206,13 +214,7 @@ def _backward(
                 dCg = dC_part[p, b, grp]
                 h = start[b, d, grp].copy()
                 for t in range(T):
-                    dtt = dt[b, d, t]
-                    x = dtt * u[b, d, t]
-                    gyt = gy[t]
-                    Bt = Bg[t]
-                    Ct = Cg[t]
-                    Ht = Hp[t]
-                    At = Ap[t]
+                    dtt, x, gyt, Bt, Ct, Ht, At = _token(dt, u, gy, Bg, Cg, Hp, Ap, b, d, t)
                     dCt = dCg[t]
                     acc = zero
                     for k in range(GROUP):
@@ -227,13 +229,7 @@ def _backward(
                 m = carry[b, d, grp].copy()  # a_{t+1} λ_{t+1}
                 dA = np.zeros(GROUP, f)
                 for t in range(T - 1, -1, -1):
-                    dtt = dt[b, d, t]
-                    x = dtt * u[b, d, t]
-                    gyt = gy[t]
-                    Bt = Bg[t]
-                    Ct = Cg[t]
-                    Ht = Hp[t]
-                    At = Ap[t]
+                    dtt, x, gyt, Bt, Ct, Ht, At = _token(dt, u, gy, Bg, Cg, Hp, Ap, b, d, t)
                     dBt = dBg[t]
                     lb = zero
                     w_a = zero

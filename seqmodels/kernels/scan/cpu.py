@@ -28,16 +28,22 @@ write the same value.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from seqmodels.kernels.scan.reference import check_scan_inputs, state_dtype
+from seqmodels.kernels.scan.reference import (
+    ScanInputs,
+    scan_arguments,
+    selective_scan_ref,
+    state_dtype,
+)
 
 # Values in one (batch, d_inner, T) per-token chunk buffer (1 MiB in fp32): large enough that the
 # per-chunk torch ops and kernel launch are amortised, small enough to stay in cache and keep
@@ -151,42 +157,59 @@ class _Loader:
         return _Chunk(self.dt, self.raw if self.softplus else None, self.u, B, C)
 
 
-def _grouped_params(A: Tensor, f: torch.dtype, n_pad: int) -> tuple[Tensor, Tensor]:
-    """A and A · log2(e), padded and grouped: (d_inner, groups, GROUP)."""
-    Af = _pad_state(A.to(f), n_pad).unflatten(1, (-1, GROUP)).contiguous()
-    return Af, (Af * LOG2E).contiguous()
+class _Params(NamedTuple):
+    """What the forward and the backward both derive from the inputs."""
+
+    batch: int
+    dim: int
+    length: int
+    n: int  # d_state
+    f: torch.dtype  # the state's dtype
+    groups: int
+    n_pad: int  # d_state padded to whole groups
+    Af: Tensor  # A, padded and grouped: (d_inner, groups, GROUP)
+    A2: Tensor  # A · log2(e), the same way
+    Df: Tensor  # D in f, or an empty array without D
+
+
+def _params(x: ScanInputs) -> _Params:
+    batch, dim, length = x.u.shape
+    n = x.A.shape[1]
+    f = state_dtype(x.u)
+    groups, n_pad = _grouped(n)
+    Af = _pad_state(x.A.to(f), n_pad).unflatten(1, (-1, GROUP)).contiguous()
+    Df = x.D.to(f).contiguous() if x.D is not None else torch.zeros(0, dtype=f)
+    return _Params(batch, dim, length, n, f, groups, n_pad, Af, (Af * LOG2E).contiguous(), Df)
+
+
+def _state(p: _Params, value: Tensor | None) -> Tensor:
+    """A grouped state (batch, d_inner, groups, GROUP): zero, or `value` (batch, d_inner,
+    d_state) padded."""
+    state = torch.zeros(p.batch, p.dim, p.groups, GROUP, dtype=p.f)
+    if value is not None:
+        _unpadded(state, p).copy_(value)
+    return state
+
+
+def _unpadded(state: Tensor, p: _Params) -> Tensor:
+    """The (batch, d_inner, d_state) view of a grouped state."""
+    return state.view(p.batch, p.dim, p.n_pad)[..., : p.n]
 
 
 @torch.autocast("cpu", enabled=False)  # the state and its contractions stay in fp32
 def _scan_forward(
-    u: Tensor,
-    delta: Tensor,
-    A: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None,
-    z: Tensor | None,
-    delta_bias: Tensor | None,
-    softplus: bool,
-    initial_state: Tensor | None,
-    chunk: int,
-    keep_chunk_states: bool,
+    x: ScanInputs, softplus: bool, chunk: int, keep_chunk_states: bool
 ) -> tuple[Tensor, Tensor, Tensor | None]:
     """y (u's dtype), the last state and, if asked, the chunk-start states (b, d, n_chunks, n)."""
-    batch, dim, length = u.shape
-    n = A.shape[1]
-    f = state_dtype(u)
-    groups, n_pad = _grouped(n)
-    _, A2 = _grouped_params(A, f, n_pad)
-    Df = D.to(f).contiguous() if D is not None else torch.zeros(0, dtype=f)
-    state = torch.zeros(batch, dim, groups, GROUP, dtype=f)
-    if initial_state is not None:
-        state.view(batch, dim, n_pad)[..., :n].copy_(initial_state)
+    u, delta, _, B, C, D, z, delta_bias, initial_state = x
+    p = _params(x)
+    batch, dim, length, n, f = p.batch, p.dim, p.length, p.n, p.f
+    state = _state(p, initial_state)
     n_chunks = -(-length // chunk) if length else 0
     starts = torch.empty(batch, dim, n_chunks, n, dtype=f) if keep_chunk_states else None
     y = torch.empty_like(u)
     if length == 0:
-        return y, state.view(batch, dim, n_pad)[..., :n].clone(), starts
+        return y, _unpadded(state, p).clone(), starts
     threads = _threads()
     forward = _kernel("forward", threads)
     loader = _Loader(u, delta, B, C, delta_bias, softplus, f)
@@ -194,12 +217,12 @@ def _scan_forward(
         torch.empty(batch, dim, chunk, dtype=f) if z is not None else torch.zeros(0, 0, 0, dtype=f)
     )
     yc = torch.empty(batch, dim, chunk, dtype=f)
-    state_np, A2_np, D_np = _np(state), _np(A2), _np(Df)
+    state_np, A2_np, D_np = _np(state), _np(p.A2), _np(p.Df)
     for c, s in enumerate(range(0, length, chunk)):
         e = min(s + chunk, length)
         T = e - s
         if starts is not None:
-            starts[:, :, c].copy_(state.view(batch, dim, n_pad)[..., :n])
+            starts[:, :, c].copy_(_unpadded(state, p))
         ch = loader.load(s, e)
         if T != yc.shape[-1]:
             yc = torch.empty(batch, dim, T, dtype=f)
@@ -221,51 +244,40 @@ def _scan_forward(
             D is not None,
         )
         y[:, :, s:e].copy_(yc)
-    return y, state.view(batch, dim, n_pad)[..., :n].clone(), starts
+    return y, _unpadded(state, p).clone(), starts
 
 
 @torch.autocast("cpu", enabled=False)
 def _scan_backward(
-    u: Tensor,
-    delta: Tensor,
-    A: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None,
-    z: Tensor | None,
-    delta_bias: Tensor | None,
+    x: ScanInputs,
     starts: Tensor,  # (batch, d_inner, n_chunks, d_state)
     softplus: bool,
     chunk: int,
     grad_y: Tensor | None,  # (batch, d_inner, L)
     grad_last: Tensor | None,  # (batch, d_inner, d_state)
     need: dict[str, bool],
-) -> dict[str, Tensor | None]:
-    """Gradients of the inputs named in `need` that are True, chunk by chunk from the end.
+) -> ScanInputs:
+    """Gradients of the inputs named in `need` that are True (None for the others), chunk by
+    chunk from the end.
 
     The compiled loop computes every per-token gradient of a chunk into (batch, d_inner, T)
     buffers; here they are only copied out (in the inputs' dtypes) and summed over the batch.
     """
-    batch, dim, length = u.shape
-    n = A.shape[1]
-    f = state_dtype(u)
-    groups, n_pad = _grouped(n)
-    Af, A2 = _grouped_params(A, f, n_pad)
-    Df = D.to(f).contiguous() if D is not None else torch.zeros(0, dtype=f)
+    u, delta, A, B, C, D, z, delta_bias, _ = x
+    p = _params(x)
+    batch, dim, length, n, f, groups = p.batch, p.dim, p.length, p.n, p.f, p.groups
     none = torch.zeros(0, 0, 0, dtype=f)  # stands for an absent per-token input or output
-    grads = {name: torch.empty_like(x) for name, x in (("u", u), ("delta", delta), ("B", B),
+    grads = {name: torch.empty_like(t) for name, t in (("u", u), ("delta", delta), ("B", B),
              ("C", C), ("z", z)) if need[name]}  # fmt: skip
     dD_sum = torch.zeros(dim, dtype=f)
     dbias_sum = torch.zeros(dim, dtype=f)
-    carry = torch.zeros(batch, dim, groups, GROUP, dtype=f)  # a_{t+1} λ_{t+1} at a chunk's end
-    if grad_last is not None:
-        carry.view(batch, dim, n_pad)[..., :n].copy_(grad_last)
+    carry = _state(p, grad_last)  # a_{t+1} λ_{t+1} at a chunk's end
     P = min(_threads(), batch * dim)
     dA_part = torch.zeros(P, dim, groups, GROUP, dtype=torch.float64)
     if length:
         backward = _kernel("backward", P)
         loader = _Loader(u, delta, B, C, delta_bias, softplus, f)
-    start = torch.zeros(batch, dim, groups, GROUP, dtype=f)
+    start = _state(p, None)
     bufs: dict[int, tuple[Tensor, ...]] = {}  # chunk buffers by T (the last chunk is shorter)
     for c in reversed(range(starts.shape[2])):
         s, e = c * chunk, min((c + 1) * chunk, length)
@@ -280,89 +292,63 @@ def _scan_backward(
             bufs[T] = (*tok, *parts, *rows, *sums)
         g, zc, du, ddt, dz, dB_part, dC_part, Hs, As, dD_rows, dbias_rows = bufs[T]
         ch = loader.load(s, e)
-        start.view(batch, dim, n_pad)[..., :n].copy_(starts[:, :, c])
+        _unpadded(start, p).copy_(starts[:, :, c])
         g.copy_(grad_y[:, :, s:e]) if grad_y is not None else g.zero_()
         if z is not None:
             zc.copy_(z[:, :, s:e])
         raw = ch.dt_raw if softplus else none
-        arrays = (ch.dt, raw, ch.u, g, zc, Df, ch.B, ch.C, A2, Af, start, carry, du, ddt, dz,
+        arrays = (ch.dt, raw, ch.u, g, zc, p.Df, ch.B, ch.C, p.A2, p.Af, start, carry, du, ddt, dz,
                   dD_rows, dbias_rows, dA_part, dB_part, dC_part, Hs, As)  # fmt: skip
         backward(*map(_np, arrays), z is not None, D is not None, softplus)
-        for name, x in (("u", du), ("delta", ddt), ("z", dz)):
+        for name, part in (("u", du), ("delta", ddt), ("z", dz)):
             if name in grads:
-                grads[name][:, :, s:e].copy_(x)
-        for name, x in (("B", dB_part), ("C", dC_part)):
+                grads[name][:, :, s:e].copy_(part)
+        for name, part in (("B", dB_part), ("C", dC_part)):
             if name in grads:
-                x = x.sum(0) if P > 1 else x[0]  # (batch, groups, T, GROUP)
-                grads[name][:, :, s:e].copy_(x.permute(0, 1, 3, 2).flatten(1, 2)[:, :n])
+                part = part.sum(0) if P > 1 else part[0]  # (batch, groups, T, GROUP)
+                grads[name][:, :, s:e].copy_(part.permute(0, 1, 3, 2).flatten(1, 2)[:, :n])
         dD_sum += dD_rows.sum(0)
         dbias_sum += dbias_rows.sum(0)
 
     dA = dA_part.sum(0).flatten(1)[:, :n]
-    return {
-        **dict.fromkeys(_GRAD_NAMES),
+    return ScanInputs(**{
+        **dict.fromkeys(ScanInputs._fields),
         **grads,
         "A": dA.to(A.dtype) if need["A"] else None,
         "D": dD_sum.to(D.dtype) if need["D"] else None,
         "delta_bias": dbias_sum.to(delta_bias.dtype) if need["delta_bias"] else None,
         # ∂h_{-1} = a_0 λ_0
-        "initial_state": carry.flatten(2)[..., :n].clone() if need["initial_state"] else None,
-    }
-
-
-_GRAD_NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias", "initial_state")
+        "initial_state": _unpadded(carry, p).clone() if need["initial_state"] else None,
+    })  # fmt: skip
 
 
 class _SelectiveScanCPU(torch.autograd.Function):
     """Saves the inputs and the chunk-start states; the backward recomputes each chunk."""
 
     @staticmethod
-    def forward(
-        ctx,
-        u: Tensor,
-        delta: Tensor,
-        A: Tensor,
-        B: Tensor,
-        C: Tensor,
-        D: Tensor | None,
-        z: Tensor | None,
-        delta_bias: Tensor | None,
-        initial_state: Tensor | None,
-        softplus: bool,
-        chunk: int,
-    ) -> tuple[Tensor, Tensor]:
-        y, last, starts = _scan_forward(
-            u, delta, A, B, C, D, z, delta_bias, softplus, initial_state, chunk, True
-        )
-        ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias, starts)
+    def forward(ctx, softplus: bool, chunk: int, *tensors: Tensor | None) -> tuple[Tensor, Tensor]:
+        x = ScanInputs(*tensors)
+        y, last, starts = _scan_forward(x, softplus, chunk, True)
+        ctx.save_for_backward(*x[:-1], starts)  # all but the initial state
         ctx.softplus, ctx.chunk = softplus, chunk
-        ctx.state_dtype = initial_state.dtype if initial_state is not None else None
+        ctx.state_dtype = x.initial_state.dtype if x.initial_state is not None else None
         ctx.set_materialize_grads(False)  # an unused output (often the last state) gets None
         return y, last
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_y: Tensor | None, grad_last: Tensor | None):
-        need = dict(zip(_GRAD_NAMES, ctx.needs_input_grad, strict=False))
-        grads = _scan_backward(*ctx.saved_tensors, ctx.softplus, ctx.chunk, grad_y, grad_last, need)
-        if grads["initial_state"] is not None:
-            grads["initial_state"] = grads["initial_state"].to(ctx.state_dtype)
-        return (*(grads[name] for name in _GRAD_NAMES), None, None)
+        *saved, starts = ctx.saved_tensors
+        need = dict(zip(ScanInputs._fields, ctx.needs_input_grad[2:], strict=True))
+        x = ScanInputs(*saved)
+        grads = _scan_backward(x, starts, ctx.softplus, ctx.chunk, grad_y, grad_last, need)
+        if grads.initial_state is not None:
+            grads = grads._replace(initial_state=grads.initial_state.to(ctx.state_dtype))
+        return (None, None, *grads)
 
 
-def selective_scan_cpu(
-    u: Tensor,  # (batch, d_inner, L)
-    delta: Tensor,  # (batch, d_inner, L)
-    A: Tensor,  # (d_inner, d_state)
-    B: Tensor,  # (batch, d_state, L)
-    C: Tensor,  # (batch, d_state, L)
-    D: Tensor | None = None,  # (d_inner,)
-    z: Tensor | None = None,  # (batch, d_inner, L)
-    delta_bias: Tensor | None = None,  # (d_inner,)
-    delta_softplus: bool = False,
-    initial_state: Tensor | None = None,  # (batch, d_inner, d_state)
-    return_last_state: bool = False,
-) -> Tensor | tuple[Tensor, Tensor]:
+@functools.wraps(selective_scan_ref, assigned=())  # the reference's signature: one contract
+def selective_scan_cpu(*args: Any, **kwargs: Any) -> Tensor | tuple[Tensor, Tensor]:
     """The selective scan of `selective_scan_ref`, chunked over L, with its own backward.
 
     Returns y (batch, d_inner, L) in u's dtype and, if asked, the last state (batch, d_inner,
@@ -370,16 +356,13 @@ def selective_scan_cpu(
     fp16 inputs. Memory: O(batch · d_inner · T · d_state) for a chunk of T tokens, plus, when
     gradients are needed, the chunk-start states (batch, d_inner, ceil(L / T), d_state).
     """
-    check_scan_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    if u.device.type != "cpu":
-        raise ValueError(f"selective_scan_cpu needs CPU tensors, got {u.device}")
-    batch, dim, length = u.shape
-    chunk = _chunk_len(batch, dim, A.shape[1], length)
-    tensors = (u, delta, A, B, C, D, z, delta_bias, initial_state)
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        y, last = _SelectiveScanCPU.apply(*tensors, delta_softplus, chunk)
+    x, delta_softplus, return_last_state = scan_arguments(args, kwargs)
+    if x.u.device.type != "cpu":
+        raise ValueError(f"selective_scan_cpu needs CPU tensors, got {x.u.device}")
+    batch, dim, length = x.u.shape
+    chunk = _chunk_len(batch, dim, x.A.shape[1], length)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in x):
+        y, last = _SelectiveScanCPU.apply(delta_softplus, chunk, *x)
     else:  # inference: nothing to save for a backward
-        y, last, _ = _scan_forward(
-            u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, chunk, False
-        )
+        y, last, _ = _scan_forward(x, delta_softplus, chunk, False)
     return (y, last) if return_last_state else y

@@ -8,23 +8,32 @@ h = state).
 
 from __future__ import annotations
 
+import inspect
+from typing import Any, NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
-def check_scan_inputs(
-    u: Tensor,
-    delta: Tensor,
-    A: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None = None,
-    z: Tensor | None = None,
-    delta_bias: Tensor | None = None,
-    initial_state: Tensor | None = None,
-) -> None:
+class ScanInputs(NamedTuple):
+    """The tensors of one scan call, in the signature's order (None for an absent option); also
+    their gradients, named after them."""
+
+    u: Tensor
+    delta: Tensor
+    A: Tensor
+    B: Tensor
+    C: Tensor
+    D: Tensor | None = None
+    z: Tensor | None = None
+    delta_bias: Tensor | None = None
+    initial_state: Tensor | None = None
+
+
+def check_scan_inputs(inputs: ScanInputs) -> None:
     """Raise ValueError naming the first argument whose shape breaks the scan's contract."""
+    u, delta, A, B, C, D, z, delta_bias, initial_state = inputs
     if u.dim() != 3:
         raise ValueError(f"u must be (batch, d_inner, L), got shape {tuple(u.shape)}")
     batch, dim, length = u.shape
@@ -47,8 +56,7 @@ def check_scan_inputs(
             )
     if A.is_complex():
         raise ValueError("A must be real")
-    tensors = [u, delta, A, B, C, D, z, delta_bias, initial_state]
-    devices = {t.device for t in tensors if t is not None}
+    devices = {t.device for t in inputs if t is not None}
     if len(devices) > 1:
         raise ValueError(f"all scan inputs must be on one device, got {sorted(map(str, devices))}")
 
@@ -76,7 +84,7 @@ def selective_scan_ref(
 
     h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t;  y_t = C_t · h_t + D u_t;  y_t *= silu(z_t).
     """
-    check_scan_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
+    check_scan_inputs(ScanInputs(u, delta, A, B, C, D, z, delta_bias, initial_state))
     out_dtype = u.dtype
     f = state_dtype(u)
     u, delta, A, B, C = (t.to(f) for t in (u, delta, A, B, C))
@@ -102,3 +110,21 @@ def selective_scan_ref(
         y = y * F.silu(z.to(f))
     y = y.to(out_dtype)
     return (y, h) if return_last_state else y
+
+
+_SIGNATURE = inspect.signature(selective_scan_ref)
+_NAMES = tuple(_SIGNATURE.parameters)
+_DEFAULTS = {n: p.default for n, p in _SIGNATURE.parameters.items() if p.default is not p.empty}
+
+
+def scan_arguments(args: tuple, kwargs: dict[str, Any]) -> tuple[ScanInputs, bool, bool]:
+    """A backend's call, bound as a call of `selective_scan_ref` (the contract's one signature;
+    TypeError as for it): (the checked inputs, delta_softplus, return_last_state)."""
+    # by hand: Signature.bind costs several times more than the checks, on every layer's call
+    given = {**_DEFAULTS, **dict(zip(_NAMES, args, strict=False)), **kwargs}
+    positional_again = any(name in kwargs for name in _NAMES[: len(args)])
+    if len(args) > len(_NAMES) or given.keys() != set(_NAMES) or positional_again:
+        _SIGNATURE.bind(*args, **kwargs)  # raises the TypeError a call of the reference would
+    inputs = ScanInputs(*(given[name] for name in ScanInputs._fields))
+    check_scan_inputs(inputs)
+    return inputs, given["delta_softplus"], given["return_last_state"]

@@ -36,20 +36,22 @@ autograd Function, and the public `selective_scan_triton`.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
+from typing import Any, NamedTuple
 
 import torch
 import triton
 import triton.language as tl
 from torch import Tensor
 
-from seqmodels.kernels.scan.reference import check_scan_inputs, selective_scan_ref
+from seqmodels.kernels.scan.reference import ScanInputs, scan_arguments, selective_scan_ref
 from seqmodels.kernels.triton_utils import (
     INTERPRET,
     LN2,
     LOG2E,
     check_device,
     given,
+    load_f32,
     softplus,
 )
 
@@ -83,6 +85,8 @@ def _fits(elements: int):
 
 _KEY = ["D", "BLOCK_D", "BLOCK_N", "CHUNK"]  # tuned once per layer shape (and dtype), not per L
 _GRADS = ["p_dB", "p_dC", "p_dA", "p_dD", "p_dbias"]  # accumulated with atomics: zeroed per trial
+# the optional inputs of the forward and the backward kernels, as feature flags
+_INPUT_FLAGS = {"HAS_D": given("p_D"), "HAS_Z": given("p_z"), "HAS_BIAS": given("p_bias")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,10 +118,17 @@ def _program(
     o_bd = i_b * D + o_d
     o_bn = (i_b * N + o_n) * L
     b_A2 = tl.load(p_A2 + _nd(o_d, o_n, N), mask=m_nd, other=0.0)  # (BN, BD)
-    b_bias = tl.zeros([BLOCK_D], tl.float32)
-    if HAS_BIAS:
-        b_bias = tl.load(p_bias + o_d, mask=m_d, other=0.0)
+    b_bias = _per_channel(p_bias, o_d, m_d, HAS_BIAS, BLOCK_D)
     return i_d, i_s, i_b, o_d, o_n, o_t, m_d, m_n, m_nd, o_bd, o_bn, b_A2, b_bias
+
+
+@triton.jit
+def _per_channel(p, o_d, m_d, GIVEN: tl.constexpr, BLOCK_D: tl.constexpr):
+    """The block (BD,) of a (D,) fp32 input, or zeros when it is absent."""
+    b = tl.zeros([BLOCK_D], tl.float32)
+    if GIVEN:
+        b = tl.load(p + o_d, mask=m_d, other=0.0)
+    return b
 
 
 @triton.jit
@@ -140,20 +151,35 @@ def _nd(o_row, o_n, N):
 
 
 @triton.jit
-def _tile(p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS: tl.constexpr):
-    """Load the tile of tokens [t, t + BLOCK_T): Δ, u (BT, BD), B (BT, BN) in fp32, and the
-    discretised decay a = exp2(Δ A2) and input x = Δ B u (BT, BN, BD)."""
+def _rows(t, o_t, o_bd, o_bn, m_d, m_n, L):
+    """Offsets and masks of the tile of tokens [t, t + BLOCK_T) in (batch, D, L) tensors
+    (o_td, m_td: (BT, BD)) and in (batch, N, L) ones (o_tn, m_tn: (BT, BN))."""
     o_l = t + o_t
-    m_td = (o_l < L)[:, None] & m_d[None, :]
+    m_l = o_l < L
     o_td = o_bd[None, :] * L + o_l[:, None]
-    b_u = tl.load(p_u + o_td, mask=m_td, other=0.0).to(tl.float32)
-    b_raw = tl.load(p_delta + o_td, mask=m_td, other=0.0).to(tl.float32)
-    b_dt, b_pre = _delta(b_raw, b_bias, m_td, SOFTPLUS)
-    m_tn = (o_l < L)[:, None] & m_n[None, :]
-    b_B = tl.load(p_B + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
+    o_tn = o_bn[None, :] + o_l[:, None]
+    return o_td, m_l[:, None] & m_d[None, :], o_tn, m_l[:, None] & m_n[None, :]
+
+
+@triton.jit
+def _tile(p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS: tl.constexpr):
+    """Load the tile at offsets o_td, o_tn (from _rows): Δ, u (BT, BD), B (BT, BN) in fp32, and
+    the discretised decay a = exp2(Δ A2) and input x = Δ B u (BT, BN, BD)."""
+    b_u = load_f32(p_u, o_td, m_td)
+    b_dt, b_pre = _delta(load_f32(p_delta, o_td, m_td), b_bias, m_td, SOFTPLUS)
+    b_B = load_f32(p_B, o_tn, m_tn)
     b_a = tl.exp2(b_dt[:, None, :] * b_A2[None, :, :])
     b_x = (b_dt * b_u)[:, None, :] * b_B[:, :, None]
     return b_u, b_dt, b_pre, b_B, b_a, b_x
+
+
+@triton.jit
+def _y(b_hs, b_C, b_u, b_D, HAS_D: tl.constexpr):
+    """y before the gate (BT, BD): C_t · h_t + D u_t."""
+    b_y = tl.sum(b_hs * b_C[:, :, None], 1)
+    if HAS_D:
+        b_y += b_u * b_D[None, :]
+    return b_y
 
 
 @triton.jit
@@ -259,17 +285,13 @@ def _scan_local_kernel(
             t = t0 + k * BLOCK_T
         else:
             t = t0 + (n_tiles - 1 - k) * BLOCK_T
-        o_l = t + o_t
-        m_td = (o_l < L)[:, None] & m_d[None, :]
-        m_tn = (o_l < L)[:, None] & m_n[None, :]
-        o_td = o_bd[None, :] * L + o_l[:, None]
-        b_raw = tl.load(p_delta + o_td, mask=m_td, other=0.0).to(tl.float32)
-        b_dt, _ = _delta(b_raw, b_bias, m_td, SOFTPLUS)
-        b_v = tl.load(p_v + o_td, mask=m_td, other=0.0).to(tl.float32)
-        b_BC = tl.load(p_BC + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
+        o_td, m_td, o_tn, m_tn = _rows(t, o_t, o_bd, o_bn, m_d, m_n, L)
+        b_dt, _ = _delta(load_f32(p_delta, o_td, m_td), b_bias, m_td, SOFTPLUS)
+        b_v = load_f32(p_v, o_td, m_td)
+        b_BC = load_f32(p_BC, o_tn, m_tn)
         if REVERSE:
             if HAS_Z:
-                b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+                b_z = load_f32(p_z, o_td, m_td)
                 b_v *= b_z * tl.sigmoid(b_z)
             b_w = tl.cumsum(b_dt, 0) + b_done[None, :]  # Σ_{s≤t} Δ_s
         else:
@@ -285,9 +307,7 @@ def _scan_local_kernel(
 @triton.autotune(configs=_configs((4, 8)), key=_KEY, prune_configs_by=_fits(32))
 @triton.heuristics(
     {
-        "HAS_D": given("p_D"),
-        "HAS_Z": given("p_z"),
-        "HAS_BIAS": given("p_bias"),
+        **_INPUT_FLAGS,
         "HAS_H0": given("p_h0"),
         "CARRY": given("p_seg_h"),
         "SAVE_STATES": given("p_states"),
@@ -332,8 +352,7 @@ def _scan_fwd_kernel(
         p_A2, p_bias, L, D, N, HAS_BIAS, BLOCK_D, BLOCK_N, BLOCK_T
     )
     o_nd = _nd(o_bd, o_n, N)  # (BN, BD) into (batch, D, N) tensors
-    if HAS_D:
-        b_D = tl.load(p_D + o_d, mask=m_d, other=0.0)
+    b_D = _per_channel(p_D, o_d, m_d, HAS_D, BLOCK_D)
 
     b_h = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     if HAS_H0:
@@ -347,20 +366,14 @@ def _scan_fwd_kernel(
         if SAVE_STATES:
             if t % CHUNK == 0:
                 tl.store(p_states + _nd(o_bd * n_chunks + t // CHUNK, o_n, N), b_h, mask=m_nd)
+        o_td, m_td, o_tn, m_tn = _rows(t, o_t, o_bd, o_bn, m_d, m_n, L)
         b_u, b_dt, _, _, b_a, b_x = _tile(
-            p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+            p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS
         )
         b_hs, b_h = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)  # (BT, BN, BD), (BN, BD)
-        o_l = t + o_t
-        m_td = (o_l < L)[:, None] & m_d[None, :]
-        m_tn = (o_l < L)[:, None] & m_n[None, :]
-        o_td = o_bd[None, :] * L + o_l[:, None]
-        b_C = tl.load(p_C + o_bn[None, :] + o_l[:, None], mask=m_tn, other=0.0).to(tl.float32)
-        b_y = tl.sum(b_hs * b_C[:, :, None], 1)  # (BT, BD)
-        if HAS_D:
-            b_y += b_u * b_D[None, :]
+        b_y = _y(b_hs, load_f32(p_C, o_tn, m_tn), b_u, b_D, HAS_D)
         if HAS_Z:
-            b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+            b_z = load_f32(p_z, o_td, m_td)
             b_y *= b_z * tl.sigmoid(b_z)
         tl.store(p_y + o_td, b_y.to(p_y.dtype.element_ty), mask=m_td)
     if t1 == L:
@@ -372,9 +385,7 @@ def _scan_fwd_kernel(
 )
 @triton.heuristics(
     {
-        "HAS_D": given("p_D"),
-        "HAS_Z": given("p_z"),
-        "HAS_BIAS": given("p_bias"),
+        **_INPUT_FLAGS,
         "HAS_DLAST": given("p_dlast"),
         "CARRY": given("p_seg_adj"),
         "HAS_DH0": given("p_dh0"),
@@ -431,8 +442,7 @@ def _scan_bwd_kernel(
     )
     o_nd = _nd(o_bd, o_n, N)
     b_A = b_A2 * LN2
-    if HAS_D:
-        b_D = tl.load(p_D + o_d, mask=m_d, other=0.0)
+    b_D = _per_channel(p_D, o_d, m_d, HAS_D, BLOCK_D)
     i_prog = (i_b * n_seg + i_s) * tl.num_programs(0) + i_d
     p_tiles = p_scratch + i_prog * (CHUNK // BLOCK_T * BLOCK_N * BLOCK_D)
     o_tile = _nd(tl.arange(0, BLOCK_D), o_n, BLOCK_N)
@@ -457,34 +467,27 @@ def _scan_bwd_kernel(
         b_h = tl.load(p_states + _nd(o_bd * n_chunks + c, o_n, N), mask=m_nd)
         for j in range(0, n_tiles):
             tl.store(p_tiles + j * BLOCK_N * BLOCK_D + o_tile, b_h)
-            t = t0 + j * BLOCK_T
+            o_td, m_td, o_tn, m_tn = _rows(t0 + j * BLOCK_T, o_t, o_bd, o_bn, m_d, m_n, L)
             _, _, _, _, b_a, b_x = _tile(
-                p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+                p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS
             )
             _, b_h = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)
         tl.debug_barrier()
         for j in range(0, n_tiles):
             tile = n_tiles - 1 - j
-            t = t0 + tile * BLOCK_T
+            o_td, m_td, o_tn, m_tn = _rows(t0 + tile * BLOCK_T, o_t, o_bd, o_bn, m_d, m_n, L)
             b_h = tl.load(p_tiles + tile * BLOCK_N * BLOCK_D + o_tile)
             b_u, b_dt, b_pre, b_B, b_a, b_x = _tile(
-                p_u, p_delta, p_B, o_bd, o_bn, t, o_t, m_d, m_n, b_A2, b_bias, L, SOFTPLUS
+                p_u, p_delta, p_B, o_td, m_td, o_tn, m_tn, b_A2, b_bias, SOFTPLUS
             )
             b_hs, _ = _scan_tile(b_a, b_x, b_h, o_t, BLOCK_T)  # (BT, BN, BD)
-            o_l = t + o_t
-            m_td = (o_l < L)[:, None] & m_d[None, :]
-            m_tn = (o_l < L)[:, None] & m_n[None, :]
-            o_td = o_bd[None, :] * L + o_l[:, None]
-            o_tn = o_bn[None, :] + o_l[:, None]
-            b_C = tl.load(p_C + o_tn, mask=m_tn, other=0.0).to(tl.float32)
-            b_dy = tl.load(p_dy + o_td, mask=m_td, other=0.0).to(tl.float32)
+            b_C = load_f32(p_C, o_tn, m_tn)
+            b_dy = load_f32(p_dy, o_td, m_td)
 
             b_gy = b_dy
             if HAS_Z:
-                b_y = tl.sum(b_hs * b_C[:, :, None], 1)  # y before gating, recomputed for dz
-                if HAS_D:
-                    b_y += b_u * b_D[None, :]
-                b_z = tl.load(p_z + o_td, mask=m_td, other=0.0).to(tl.float32)
+                b_y = _y(b_hs, b_C, b_u, b_D, HAS_D)  # recomputed for dz
+                b_z = load_f32(p_z, o_td, m_td)
                 b_sig = tl.sigmoid(b_z)
                 b_dz = b_dy * b_y * b_sig * (1.0 + b_z * (1.0 - b_sig))
                 tl.store(p_dz + o_td, b_dz.to(p_dz.dtype.element_ty), mask=m_td)
@@ -579,36 +582,46 @@ def _plan(u: Tensor, d_state: int, chunk_size: int | None, segments: int | None)
     return _Plan(block_d, block_n, chunk, n_chunks, seg_len, n_seg, (d_blocks, n_seg, batch))
 
 
-class _Grads(NamedTuple):
-    """Gradients of the scan's tensor inputs, named after them; A, B, C, D and delta_bias ones
-    (reduced over batch, channels or tokens) and the initial state's in fp32."""
+def _prepare(x: ScanInputs) -> ScanInputs:
+    """The inputs as the kernels read them: contiguous, D, delta_bias and the initial state in
+    fp32, and A as A2 = A log2(e) in fp32 (exp(Δ A) = exp2(Δ A2))."""
+    u, delta, A, B, C, D, z, delta_bias, h0 = (t.contiguous() if t is not None else None for t in x)
+    D, delta_bias, h0 = (t.float() if t is not None else None for t in (D, delta_bias, h0))
+    return ScanInputs(u, delta, (A.float() * LOG2E.value).contiguous(), B, C, D, z, delta_bias, h0)
 
-    u: Tensor
-    delta: Tensor
-    A: Tensor
-    B: Tensor
-    C: Tensor
-    D: Tensor | None
-    z: Tensor | None
-    delta_bias: Tensor | None
-    initial_state: Tensor | None
+
+def _local(
+    plan: _Plan,
+    delta: Tensor,
+    v: Tensor,
+    z: Tensor | None,
+    BC: Tensor,
+    A2: Tensor,
+    delta_bias: Tensor | None,
+    delta_softplus: bool,
+    reverse: bool,
+) -> tuple[Tensor | None, Tensor | None]:
+    """Step 1 with more than one segment: each segment's local end state (REVERSE: adjoint) and
+    its ΣΔ; (None, None) with one."""
+    if plan.n_seg == 1:
+        return None, None
+    batch, dim, length = delta.shape
+    d_state = A2.shape[1]
+    seg = torch.empty(batch, dim, plan.n_seg, d_state, device=delta.device, dtype=torch.float32)
+    seg_dsum = torch.empty(batch, dim, plan.n_seg, device=delta.device, dtype=torch.float32)
+    _scan_local_kernel[plan.grid](
+        delta, v, z, BC, A2, delta_bias, seg, seg_dsum, length, dim, d_state, plan.seg_len,
+        plan.n_seg, SOFTPLUS=delta_softplus, REVERSE=reverse, **plan.meta,
+    )  # fmt: skip
+    return seg, seg_dsum
 
 
 def _scan_fwd(
-    u: Tensor,
-    delta: Tensor,
-    A2: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None,
-    z: Tensor | None,
-    delta_bias: Tensor | None,
-    delta_softplus: bool,
-    initial_state: Tensor | None,
-    save_states: bool,
-    plan: _Plan,
+    x: ScanInputs, delta_softplus: bool, save_states: bool, plan: _Plan
 ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """y (u's dtype), the last state and, if asked, the chunk start states (all fp32 states)."""
+    """y (u's dtype), the last state and, if asked, the chunk start states (all fp32 states), from
+    prepared inputs."""
+    u, delta, A2, B, C, D, z, delta_bias, initial_state = x
     batch, dim, length = u.shape
     d_state = A2.shape[1]
     f32, dev = torch.float32, u.device
@@ -617,15 +630,7 @@ def _scan_fwd(
     states = None
     if save_states:
         states = torch.empty(batch, dim, plan.n_chunks, d_state, device=dev, dtype=f32)
-    seg_h = seg_dsum = None
-    if plan.n_seg > 1:
-        seg_h = torch.empty(batch, dim, plan.n_seg, d_state, device=dev, dtype=f32)
-        seg_dsum = torch.empty(batch, dim, plan.n_seg, device=dev, dtype=f32)
-        _scan_local_kernel[plan.grid](
-            delta, u, None, B, A2, delta_bias, seg_h, seg_dsum,
-            length, dim, d_state, plan.seg_len, plan.n_seg,
-            SOFTPLUS=delta_softplus, REVERSE=False, **plan.meta,
-        )  # fmt: skip
+    seg_h, seg_dsum = _local(plan, delta, u, None, B, A2, delta_bias, delta_softplus, False)
     _scan_fwd_kernel[plan.grid](
         u, delta, z, B, C, A2, D, delta_bias, initial_state, seg_h, seg_dsum, y, states, last,
         length, dim, d_state, plan.n_chunks, plan.seg_len, plan.n_seg,
@@ -635,22 +640,17 @@ def _scan_fwd(
 
 
 def _scan_bwd(
+    x: ScanInputs,
     dy: Tensor,
     dlast: Tensor | None,
-    u: Tensor,
-    delta: Tensor,
-    A2: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None,
-    z: Tensor | None,
-    delta_bias: Tensor | None,
     delta_softplus: bool,
     states: Tensor,
     need_dh0: bool,
     plan: _Plan,
-) -> _Grads:
-    """Every gradient (dA, dB, dC still fp32, as accumulated); dh0 only if `need_dh0`."""
+) -> ScanInputs:
+    """Every gradient from prepared inputs (dA, dB, dC still fp32, as accumulated); dh0 only if
+    `need_dh0`."""
+    u, delta, A2, B, C, D, z, delta_bias, _ = x
     batch, dim, length = u.shape
     d_state = A2.shape[1]
     f32, dev = torch.float32, u.device
@@ -667,104 +667,66 @@ def _scan_bwd(
     scratch = torch.empty(
         programs * plan.chunk * plan.block_n * plan.block_d, device=dev, dtype=f32
     )
-    seg_adj = seg_dsum = None
-    if plan.n_seg > 1:
-        seg_adj = torch.empty(batch, dim, plan.n_seg, d_state, device=dev, dtype=f32)
-        seg_dsum = torch.empty(batch, dim, plan.n_seg, device=dev, dtype=f32)
-        _scan_local_kernel[plan.grid](
-            delta, dy, z, C, A2, delta_bias, seg_adj, seg_dsum,
-            length, dim, d_state, plan.seg_len, plan.n_seg,
-            SOFTPLUS=delta_softplus, REVERSE=True, **plan.meta,
-        )  # fmt: skip
+    seg_adj, seg_dsum = _local(plan, delta, dy, z, C, A2, delta_bias, delta_softplus, True)
     _scan_bwd_kernel[plan.grid](
         u, delta, z, B, C, A2, D, delta_bias, states, dy, dlast, seg_adj, seg_dsum, scratch,
         du, ddelta, dz, dB, dC, dA, dD, dbias, dh0,
         length, dim, d_state, plan.n_chunks, plan.seg_len, plan.n_seg,
         SOFTPLUS=delta_softplus, **plan.meta,
     )  # fmt: skip
-    return _Grads(du, ddelta, dA, dB, dC, dD, dz, dbias, dh0)
+    return ScanInputs(du, ddelta, dA, dB, dC, dD, dz, dbias, dh0)
 
 
 # ---------------------------------------------------------------------------------------------
 # Autograd
 
-# _SelectiveScanFn.forward's arguments, in order: what ctx.needs_input_grad and the backward's
-# return value are indexed by
-_ARGS = (
-    "u", "delta", "A", "B", "C", "D", "z", "delta_bias", "delta_softplus", "initial_state",
-    "chunk_size", "segments",
-)  # fmt: skip
+_OPTIONS = 3  # _SelectiveScanFn.forward's arguments before the tensors: softplus, the plan's two
 
 
 class _SelectiveScanFn(torch.autograd.Function):
     @staticmethod
     def forward(
         ctx,
-        u: Tensor,
-        delta: Tensor,
-        A: Tensor,
-        B: Tensor,
-        C: Tensor,
-        D: Tensor | None,
-        z: Tensor | None,
-        delta_bias: Tensor | None,
         delta_softplus: bool,
-        initial_state: Tensor | None,
         chunk_size: int | None,
         segments: int | None,
+        *tensors: Tensor | None,  # ScanInputs' fields
     ) -> tuple[Tensor, Tensor]:
-        u, delta, B, C = (t.contiguous() for t in (u, delta, B, C))
-        z = z.contiguous() if z is not None else None
-        D = D.float().contiguous() if D is not None else None
-        delta_bias = delta_bias.float().contiguous() if delta_bias is not None else None
-        h0 = initial_state.float().contiguous() if initial_state is not None else None
-        A2 = (A.float() * LOG2E.value).contiguous()  # exp(Δ A) = exp2(Δ A2)
-        plan = _plan(u, A.shape[1], chunk_size, segments)
+        given = ScanInputs(*tensors)
+        x = _prepare(given)
+        plan = _plan(x.u, x.A.shape[1], chunk_size, segments)
         save = any(ctx.needs_input_grad)
-        y, last, states = _scan_fwd(
-            u, delta, A2, B, C, D, z, delta_bias, delta_softplus, h0, save, plan
-        )
+        y, last, states = _scan_fwd(x, delta_softplus, save, plan)
         if save:
-            ctx.save_for_backward(u, delta, A2, B, C, D, z, delta_bias, states)
-        ctx.delta_softplus, ctx.plan, ctx.A_dtype = delta_softplus, plan, A.dtype
+            ctx.save_for_backward(*x[:-1], states)  # all but the initial state
+        ctx.delta_softplus, ctx.plan, ctx.A_dtype = delta_softplus, plan, given.A.dtype
         ctx.set_materialize_grads(False)
         return y, last
 
     @staticmethod
     def backward(ctx, dy: Tensor | None, dlast: Tensor | None) -> tuple[Tensor | None, ...]:
-        u, delta, A2, B, C, D, z, delta_bias, states = ctx.saved_tensors
-        need = dict(zip(_ARGS, ctx.needs_input_grad, strict=True))
-        dy = torch.zeros_like(u) if dy is None else dy.contiguous()
+        *saved, states = ctx.saved_tensors
+        x = ScanInputs(*saved)
+        need = dict(zip(ScanInputs._fields, ctx.needs_input_grad[_OPTIONS:], strict=True))
+        dy = torch.zeros_like(x.u) if dy is None else dy.contiguous()
         dlast = dlast.float().contiguous() if dlast is not None else None
-        grads = _scan_bwd(
-            dy, dlast, u, delta, A2, B, C, D, z, delta_bias, ctx.delta_softplus, states,
-            need["initial_state"], ctx.plan,
-        )  # fmt: skip
+        grads = _scan_bwd(x, dy, dlast, ctx.delta_softplus, states, need["initial_state"], ctx.plan)
         grads = grads._replace(
-            A=grads.A.to(ctx.A_dtype), B=grads.B.to(B.dtype), C=grads.C.to(C.dtype)
+            A=grads.A.to(ctx.A_dtype), B=grads.B.to(x.B.dtype), C=grads.C.to(x.C.dtype)
         )
-        return tuple(getattr(grads, name) if need[name] else None for name in _ARGS)
+        kept = (
+            g if need[name] else None for name, g in zip(ScanInputs._fields, grads, strict=True)
+        )
+        return (None,) * _OPTIONS + tuple(kept)
 
 
 # ---------------------------------------------------------------------------------------------
 # The public function
 
 
+@functools.wraps(selective_scan_ref, assigned=())  # the reference's signature: one contract
 def selective_scan_triton(
-    u: Tensor,
-    delta: Tensor,
-    A: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None = None,
-    z: Tensor | None = None,
-    delta_bias: Tensor | None = None,
-    delta_softplus: bool = False,
-    initial_state: Tensor | None = None,
-    return_last_state: bool = False,
-    *,
-    chunk_size: int | None = None,
-    segments: int | None = None,
+    *args: Any, chunk_size: int | None = None, segments: int | None = None, **kwargs: Any
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Fused selective scan; same contract as `selective_scan_ref` (docs/selective_scan.md has the
     math): Δ = softplus(delta + delta_bias) (softplus if `delta_softplus`),
@@ -784,21 +746,17 @@ def selective_scan_triton(
     Raises ValueError on shapes that break the contract, other dtypes, d_state over 256, a bad
     plan, or tensors the kernels cannot reach.
     """
-    check_scan_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    if u.dtype not in DTYPES:
-        raise ValueError(f"u must be float32, float16 or bfloat16, got {u.dtype}")
-    if A.shape[1] > MAX_D_STATE:
-        raise ValueError(f"d_state must be at most {MAX_D_STATE}, got {A.shape[1]}")
+    x, delta_softplus, return_last_state = scan_arguments(args, kwargs)
+    if x.u.dtype not in DTYPES:
+        raise ValueError(f"u must be float32, float16 or bfloat16, got {x.u.dtype}")
+    if x.A.shape[1] > MAX_D_STATE:
+        raise ValueError(f"d_state must be at most {MAX_D_STATE}, got {x.A.shape[1]}")
     if chunk_size is not None and (chunk_size < 8 or chunk_size & (chunk_size - 1)):
         raise ValueError(f"chunk_size must be a power of two, at least 8, got {chunk_size}")
     if segments is not None and segments < 1:
         raise ValueError(f"segments must be at least 1, got {segments}")
-    check_device(u, "the Triton scan")
-    if u.numel() == 0:  # nothing to launch (L, batch or d_inner is 0)
-        return selective_scan_ref(
-            u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, return_last_state
-        )
-    y, last = _SelectiveScanFn.apply(
-        u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, chunk_size, segments
-    )
+    check_device(x.u, "the Triton scan")
+    if x.u.numel() == 0:  # nothing to launch (L, batch or d_inner is 0)
+        return selective_scan_ref(*x[:-1], delta_softplus, x.initial_state, return_last_state)
+    y, last = _SelectiveScanFn.apply(delta_softplus, chunk_size, segments, *x)
     return (y, last) if return_last_state else y

@@ -15,7 +15,14 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from seqmodels.kernels.triton_utils import LOG2E, check_device, given, softplus
+from seqmodels.kernels.triton_utils import (
+    LOG2E,
+    check_device,
+    decode_program,
+    given,
+    load_f32,
+    softplus,
+)
 
 
 @triton.heuristics({"HAS_D": given("p_D"), "HAS_Z": given("p_z"), "HAS_BIAS": given("p_bias")})
@@ -47,31 +54,30 @@ def _state_update_kernel(
     BLOCK_D: tl.constexpr,
     BLOCK_N: tl.constexpr,
 ):
-    i_d, i_b = tl.program_id(0), tl.program_id(1).to(tl.int64)
-    o_d = i_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    i_b, o_d, m_d = decode_program(D, BLOCK_D)
     o_n = tl.arange(0, BLOCK_N)
-    m_d, m_n = o_d < D, o_n < N
+    m_n = o_n < N
     m_dn = m_d[:, None] & m_n[None, :]
 
     p_h = p_state + i_b * s_state_b + o_d[:, None] * s_state_d + o_n[None, :]
     b_h = tl.load(p_h, mask=m_dn, other=0.0)
-    b_x = tl.load(p_x + i_b * s_x_b + o_d, mask=m_d, other=0.0).to(tl.float32)
-    b_dt = tl.load(p_dt + i_b * s_dt_b + o_d, mask=m_d, other=0.0).to(tl.float32)
+    b_x = load_f32(p_x, i_b * s_x_b + o_d, m_d)
+    b_dt = load_f32(p_dt, i_b * s_dt_b + o_d, m_d)
     if HAS_BIAS:
-        b_dt += tl.load(p_bias + o_d, mask=m_d, other=0.0).to(tl.float32)
+        b_dt += load_f32(p_bias, o_d, m_d)
     if SOFTPLUS:
         b_dt = softplus(b_dt)
-    b_A = tl.load(p_A + o_d[:, None] * N + o_n[None, :], mask=m_dn, other=0.0).to(tl.float32)
-    b_B = tl.load(p_B + i_b * s_B_b + o_n, mask=m_n, other=0.0).to(tl.float32)
-    b_C = tl.load(p_C + i_b * s_C_b + o_n, mask=m_n, other=0.0).to(tl.float32)
+    b_A = load_f32(p_A, o_d[:, None] * N + o_n[None, :], m_dn)
+    b_B = load_f32(p_B, i_b * s_B_b + o_n, m_n)
+    b_C = load_f32(p_C, i_b * s_C_b + o_n, m_n)
 
     b_h = tl.exp2(b_dt[:, None] * b_A * LOG2E) * b_h + (b_dt * b_x)[:, None] * b_B[None, :]
     tl.store(p_h, b_h, mask=m_dn)
     b_y = tl.sum(b_h * b_C[None, :], 1)  # (BD,)
     if HAS_D:
-        b_y += b_x * tl.load(p_D + o_d, mask=m_d, other=0.0).to(tl.float32)
+        b_y += b_x * load_f32(p_D, o_d, m_d)
     if HAS_Z:
-        b_z = tl.load(p_z + i_b * s_z_b + o_d, mask=m_d, other=0.0).to(tl.float32)
+        b_z = load_f32(p_z, i_b * s_z_b + o_d, m_d)
         b_y *= b_z * tl.sigmoid(b_z)
     tl.store(p_y + i_b * D + o_d, b_y.to(p_y.dtype.element_ty), mask=m_d)
 
@@ -79,36 +85,6 @@ def _state_update_kernel(
 def _rows(t: Tensor) -> Tensor:
     """t with unit stride along its last axis (a copy only if needed; never for the state)."""
     return t if t.stride(-1) == 1 else t.contiguous()
-
-
-def _state_update(
-    state: Tensor,
-    x: Tensor,
-    dt: Tensor,
-    A: Tensor,
-    B: Tensor,
-    C: Tensor,
-    D: Tensor | None,
-    z: Tensor | None,
-    dt_bias: Tensor | None,
-    dt_softplus: bool,
-) -> Tensor:
-    """Launch the kernel on checked inputs; returns y."""
-    batch, dim, d_state = state.shape
-    x, dt, B, C = (_rows(t) for t in (x, dt, B, C))
-    z = _rows(z) if z is not None else None
-    A = A.contiguous()
-    y = torch.empty(batch, dim, device=x.device, dtype=x.dtype)
-    block_n = triton.next_power_of_2(d_state)
-    block_d = max(1, min(64, 512 // block_n))  # 512 states per program, 4 per thread
-    grid = (triton.cdiv(dim, block_d), batch)
-    _state_update_kernel[grid](
-        state, x, dt, A, B, C, D, z, dt_bias, y,
-        state.stride(0), state.stride(1), x.stride(0), dt.stride(0), B.stride(0), C.stride(0),
-        z.stride(0) if z is not None else 0, dim, d_state,
-        SOFTPLUS=dt_softplus, BLOCK_D=block_d, BLOCK_N=block_n, num_warps=4,
-    )  # fmt: skip
-    return y
 
 
 def selective_state_update_triton(
@@ -155,4 +131,17 @@ def selective_state_update_triton(
     if state.stride(-1) != 1:
         raise ValueError("state must have unit stride along d_state (it is updated in place)")
     check_device(state, "the Triton state update")
-    return _state_update(state, x, dt, A, B, C, D, z, dt_bias, dt_softplus)
+    x, dt, B, C = (_rows(t) for t in (x, dt, B, C))
+    z = _rows(z) if z is not None else None
+    A = A.contiguous()
+    y = torch.empty(batch, dim, device=x.device, dtype=x.dtype)
+    block_n = triton.next_power_of_2(n)
+    block_d = max(1, min(64, 512 // block_n))  # 512 states per program, 4 per thread
+    grid = (triton.cdiv(dim, block_d), batch)
+    _state_update_kernel[grid](
+        state, x, dt, A, B, C, D, z, dt_bias, y,
+        state.stride(0), state.stride(1), x.stride(0), dt.stride(0), B.stride(0), C.stride(0),
+        z.stride(0) if z is not None else 0, dim, n,
+        SOFTPLUS=dt_softplus, BLOCK_D=block_d, BLOCK_N=block_n, num_warps=4,
+    )  # fmt: skip
+    return y
