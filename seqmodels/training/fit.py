@@ -117,30 +117,13 @@ def print_metrics(title: str, metrics: dict[str, float]) -> None:
     print_table(table, console)
 
 
-def report_per_class(matrix, class_names: list[str], out: Path) -> None:
-    """Write and print precision, recall, F1 and support of each class on the test data."""
-    rows = per_class_report(matrix, class_names)
-    columns = ("class", "precision", "recall", "f1", "support")
-    table = Table(title="per class (test)")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "class" else "right")
-    lines = ["\t".join(columns) + "\n"]
-    for row in rows:
-        cells = [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
-        table.add_row(*cells)
-        lines.append("\t".join(cells) + "\n")
-    out.write_text("".join(lines))
-    print_table(table, console)
-
-
-def report_per_target(preds, targets, card, out: Path) -> None:
-    """Write and print the metrics of each target (regressor) or label (multilabel) on the test
-    data: the columns of per_target_report."""
-    rows = per_target_report(preds, targets, card.target_names, card.kind)
+def report_rows(rows: list[dict], title: str, out: Path) -> None:
+    """Write rows (dicts of the same keys; the first key names the row) to the TSV `out` and
+    print them as a table; numbers with 4 decimals."""
     columns = list(rows[0])
-    table = Table(title="per target (test)" if card.kind == "regressor" else "per label (test)")
+    table = Table(title=title)
     for column in columns:
-        table.add_column(column, justify="left" if column == "target" else "right")
+        table.add_column(column, justify="left" if column == columns[0] else "right")
     lines = ["\t".join(columns) + "\n"]
     for row in rows:
         cells = [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
@@ -148,6 +131,19 @@ def report_per_target(preds, targets, card, out: Path) -> None:
         lines.append("\t".join(cells) + "\n")
     atomic_write(out, lambda tmp: tmp.write_text("".join(lines)))
     print_table(table, console)
+
+
+def report_per_class(matrix, class_names: list[str], out: Path) -> None:
+    """Precision, recall, F1 and support of each class on the test data."""
+    report_rows(per_class_report(matrix, class_names), "per class (test)", out)
+
+
+def report_per_target(preds, targets, card, out: Path) -> None:
+    """The metrics of each target (regressor) or label (multilabel) on the test data: the
+    columns of per_target_report."""
+    rows = per_target_report(preds, targets, card.target_names, card.kind)
+    title = "per target (test)" if card.kind == "regressor" else "per label (test)"
+    report_rows(rows, title, out)
 
 
 def fit(cfg: DictConfig) -> Path:

@@ -13,6 +13,17 @@ matplotlib.use("Agg")  # files only: no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from seqmodels.io.atomic import atomic_write  # noqa: E402
+
+
+def save(fig, out: Path, dpi: int = 120) -> Path:
+    """Lay out, write (atomically, as PNG) and close a figure."""
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
+    plt.close(fig)
+    return out
+
 
 def read_metrics(path: Path) -> dict[str, list[tuple[int, float]]]:
     """metrics.csv (Lightning's CSVLogger) → {key: [(step, value), ...]}."""
@@ -46,11 +57,7 @@ def plot_training_curves(metrics_csv: Path, out: Path) -> Path | None:
         ax.set_xlabel("step")
         ax.legend()
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def plot_confusion_matrix(
@@ -72,11 +79,7 @@ def plot_confusion_matrix(
             color = "white" if fractions[i, j] > 0.5 else "black"
             ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", color=color)
     fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of true class")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def plot_scatter(
@@ -97,11 +100,7 @@ def plot_scatter(
         ax.set_ylabel("predicted")
         ax.grid(alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def plot_spectrogram(audio: np.ndarray, rate: int, out: Path, title: str) -> Path:
@@ -126,8 +125,4 @@ def plot_spectrogram(audio: np.ndarray, rate: int, out: Path, title: str) -> Pat
     ax.set_ylabel("frequency (kHz)")
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="dB")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100, format="png")
-    plt.close(fig)
-    return out
+    return save(fig, out, dpi=100)
