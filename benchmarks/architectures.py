@@ -5,9 +5,14 @@ attention, the rest SSM) and `transformer` (attention blocks only), with model.m
 sizing an attention block like an SSM block (seqmodels/models/config.py); `transformer-w1k` is
 the transformer with a sliding window of 1,024 tokens. Same data, steps and seeds for every one.
 
-(1) quality: `seqmodels fit` per variant through the command line with --steps optimiser steps:
-    task=dna_species at 1 kb (test accuracy) and task=audio_lm (test bits per sample; the
-    lower the better). Attention is windowed at the training length (model.attn_window=auto).
+(1) quality: `seqmodels fit` per variant (ssm, hybrid, transformer) with --steps optimiser
+    steps, each in a fresh process: task=dna_species (test accuracy on 1 kb windows, and the
+    same model tested on 16 kb windows, 40 per species), the plasmid-vs-chromosome task
+    fine-tuned from the variant's own --pretrain-steps of dna_pretrain (test accuracy), and
+    task=audio_lm (test bits per sample; the lower the better); and the time and peak RSS of
+    `seqmodels predict window=record` on the bundled K. pneumoniae genome (its 5.3 Mb
+    chromosome in one pass) with the species model. Attention is windowed at the training
+    length (model.attn_window=auto), which is what lets it read a whole record.
 (2) training: one optimiser step (forward, cross-entropy, backward, AdamW) of the dna_species
     classifier (preset dna-tiny) on one sequence of L = 1k … 64k tokens, full attention (the
     training window is the whole sequence) and the 1k window. Each case runs in a fresh
@@ -23,6 +28,7 @@ the transformer with a sliding window of 1,024 tokens. Same data, steps and seed
 One thread (torch.set_num_threads(1)) unless --threads: on a shared machine, read the ratios.
 
 Usage: python benchmarks/architectures.py [--quick] [--tables 1,2,3] [--steps N]
+       [--pretrain-steps N]
 """
 
 from __future__ import annotations
@@ -192,43 +198,109 @@ def generation_table(args: argparse.Namespace) -> None:
 
 # (1) quality ------------------------------------------------------------------------------------
 
+BUNDLED = ROOT / "seqmodels" / "data" / "dna" / "bundled"
+PLASMIDS = [
+    f"data.{split}={BUNDLED / 'plasmids' / f'{split}.tsv'}" for split in ("train", "val", "test")
+] + [f"data.genome={BUNDLED / 'bacteria5' / 'klebsiella_pneumoniae.fa.gz'}"]
 
-def fit(task: str, name: str, steps: int, root: Path, extra: list[str]) -> dict[str, float]:
-    fields = {k: v for k, v in VARIANTS[name].items()}
-    overrides = [f"model.{k}={v}" for k, v in fields.items()]
-    argv = ["fit", f"task={task}", f"trainer.max_steps={steps}", f"run_root={root / name}"]
-    argv += overrides + extra
-    code = f"import sys; from seqmodels.cli import main; sys.exit(main({argv!r}))"
+
+def in_subprocess(code: str) -> dict:
+    """Run `code` (which prints one JSON line last) in a fresh interpreter, one torch thread."""
     env = {
         **os.environ,
+        "OMP_NUM_THREADS": "1",
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
-    metrics = next((root / name).glob(f"{task}/latest")) / "metrics.csv"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{code[:200]}...\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def fit(argv: list[str]) -> tuple[Path, dict[str, float]]:
+    """`seqmodels fit ARGV` → (the run, the last value of every metric in its metrics.csv)."""
+    run = Path(
+        in_subprocess(
+            "import json, torch; torch.set_num_threads(1)\n"
+            "from seqmodels.cli import compose_config\nfrom seqmodels.training.fit import fit\n"
+            f"print(json.dumps(str(fit(compose_config({argv!r})))))"
+        )
+    )
     last: dict[str, float] = {}
-    for row in csv.DictReader(metrics.open()):
+    for row in csv.DictReader((run / "metrics.csv").open()):
         last.update({k: float(v) for k, v in row.items() if v not in ("", None)})
-    return last
+    return run, last
+
+
+def test(argv: list[str]) -> dict[str, float]:
+    """`seqmodels test ARGV` → its metrics."""
+    return in_subprocess(
+        "import json, torch; torch.set_num_threads(1)\n"
+        "from seqmodels.cli import compose_config\nfrom seqmodels.training.fit import evaluate\n"
+        f"print(json.dumps(evaluate(compose_config({argv!r}), 'test')))"
+    )
+
+
+def predict_record(run: Path, fasta: Path, out: Path) -> dict[str, float]:
+    """Whole-record predict of `fasta` (window=record): seconds and peak RSS of its process."""
+    return in_subprocess(
+        "import json, resource, time, torch; torch.set_num_threads(1)\n"
+        "from pathlib import Path\nfrom seqmodels.commands.predict_dna import predict_command\n"
+        "began = time.perf_counter()\n"
+        f"predict_command([{str(fasta)!r}], ckpt=Path({str(run)!r}), out=Path({str(out)!r}),"
+        " window='record')\n"
+        "print(json.dumps({'s': time.perf_counter() - began,"
+        " 'mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
+    )
 
 
 def quality_table(args: argparse.Namespace) -> None:
-    names = [
-        n for n in VARIANTS if n != "transformer-w1k"
-    ]  # attention windowed at the training length
-    tasks = [
-        ("dna_species", "test/acc", ["data.seq_len=1024"]),
-        ("audio_lm", "test/bits_per_sample", []),
-    ]
-    rows = []
+    """Rows as they finish: species at 1 kb and tested at 16 kb, plasmid fine-tuning from each
+    variant's own pretraining, audio_lm bits per sample, and whole-record predict."""
+    names = ["ssm", "hybrid", "transformer"]  # attention windowed at the training length
+    steps, pretrain_steps = args.steps, args.pretrain_steps
+    model = {n: [f"model.{k}={v}" for k, v in VARIANTS[n].items()] for n in names}
+    genome = BUNDLED / "bacteria5" / "klebsiella_pneumoniae.fa.gz"
+    rows: dict[str, dict[str, str]] = {}
+
+    def record(row: str, name: str, value: str) -> None:
+        rows.setdefault(row, {})[name] = value
+        print(f"  {row} / {name}: {value}", flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
-        for task, metric, extra in tasks:
-            row = [f"{task} {metric}"]
-            for n in names:
-                row.append(
-                    f"{fit(task, n, args.steps, Path(tmp), extra).get(metric, float('nan')):.3f}"
-                )
-            rows.append(row)
-    print_table(f"(1) quality after {args.steps} steps (seed 0)", ["task"] + names, rows)
+        for n in names:
+            base = [f"run_root={Path(tmp) / n}", f"trainer.max_steps={steps}", *model[n]]
+            run, metrics = fit(["task=dna_species", *base])
+            record("dna_species 1 kb test/acc", n, f"{metrics['test/acc']:.3f}")
+            long = test(
+                [
+                    "task=dna_species",
+                    f"ckpt={run}",
+                    "data.seq_len=16384",
+                    "data.test_windows_per_class=40",
+                    *model[n],
+                ]
+            )
+            record("dna_species at 16 kb test/acc", n, f"{long['test/acc']:.3f}")
+            cost = predict_record(run, genome, Path(tmp) / n / "predictions")
+            record("predict 5.3 Mb chromosome, window=record: s", n, f"{cost['s']:.0f}")
+            record("predict 5.3 Mb chromosome, window=record: peak MiB", n, f"{cost['mib']:,.0f}")
+            lm = [f"run_root={Path(tmp) / n}", f"trainer.max_steps={steps}", *model[n]]
+            _, metrics = fit(["task=audio_lm", *lm])
+            record("audio_lm test/bits_per_sample", n, f"{metrics['test/bits_per_sample']:.3f}")
+            lpc = metrics["test/baseline_lpc_bits"]  # the same test windows for every variant
+            record("audio_lm test bits, linear prediction", n, f"{lpc:.3f}")
+            pre = [f"run_root={Path(tmp) / n}", f"trainer.max_steps={pretrain_steps}", *model[n]]
+            pretrained, _ = fit(["task=dna_pretrain", *pre])
+            _, metrics = fit(["task=dna_classify", f"init_from={pretrained}", *PLASMIDS, *base])
+            record("plasmids fine-tuned test/acc", n, f"{metrics['test/acc']:.3f}")
+    print_table(
+        f"(1) quality after {steps} steps (pretraining {pretrain_steps}; seed 0)",
+        ["task", *names],
+        [[row, *(cells.get(n, "") for n in names)] for row, cells in rows.items()],
+    )
 
 
 def main() -> None:
@@ -237,7 +309,8 @@ def main() -> None:
     parser.add_argument(
         "--tables", default="1,2,3", help="which tables: 1 quality, 2 training, 3 generation"
     )
-    parser.add_argument("--steps", type=int, help="optimiser steps for (1) (default 200; quick 30)")
+    parser.add_argument("--steps", type=int, help="optimiser steps for (1) (default 300; quick 30)")
+    parser.add_argument("--pretrain-steps", type=int, default=200, help="pretraining for (1)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--mem-gib", type=float, default=6.0, help="memory limit of a case in (2)")
     parser.add_argument("--case-timeout", type=float, default=300.0, help="seconds per case in (2)")
@@ -249,7 +322,7 @@ def main() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         print(json.dumps(train_case(args.case[0], int(args.case[1]))))
         return
-    args.steps = args.steps or (30 if args.quick else 200)
+    args.steps = args.steps or (30 if args.quick else 300)
     print(f"torch {torch.__version__}, {args.threads} thread(s)")
     tables = args.tables.split(",")
     if "2" in tables:
