@@ -315,7 +315,7 @@ def bad_inputs(folder: Path, model: Path, genome: Path) -> dict[str, tuple[list[
             [paths["label-not-a-class"], *with_model],
             [f"{paths['label-not-a-class']}, line 3", "'unseen' is not one of the model's classes"],
         ),
-        "language-model": ([ok, f"ckpt={lm}"], ["not a DNA classifier but", "language model"]),
+        "language-model": ([ok, f"ckpt={lm}"], ["not a DNA classifier, regression or multi-label model but", "language model"]),
         "empty-table": ([paths["empty-table"], *with_model], ["d.tsv is empty"]),
         "empty-bed": ([paths["empty-bed"], f"genome={genome}", *with_model], ["no BED rows"]),
         "empty-labelled-fasta": (
