@@ -44,7 +44,7 @@ from rich.table import Table
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.labelled import LabelledSequence
 from seqmodels.errors import UserError
-from seqmodels.inference.outputs import Outputs, number, require_predictable
+from seqmodels.inference.outputs import THRESHOLD, Outputs, number, require_predictable
 from seqmodels.inference.tables import (
     RowPrediction,
     check_labels,
@@ -185,7 +185,7 @@ def _predicted_counts(predictions: list[RowPrediction], outputs: Outputs) -> str
         means = values.mean(0)
         return ", ".join(f"{n} mean {number(m)}" for n, m in zip(outputs.names, means, strict=True))
     if outputs.kind == "multilabel":
-        counts = (values >= 0.5).sum(0)
+        counts = (values >= THRESHOLD).sum(0)
     else:
         counts = np.bincount(values.argmax(1), minlength=len(outputs.names))
     return ", ".join(f"{n} {c:,}" for n, c in zip(outputs.names, counts, strict=True) if c)

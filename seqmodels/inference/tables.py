@@ -122,10 +122,12 @@ def check_labels(rows: Sequence[LabelledSequence], classes: Sequence[str] | Mode
             )
 
 
-def label_numbers(rows: Sequence[LabelledSequence], card: ModelCard) -> list[np.ndarray | None]:
-    """A regressor's or multi-label model's labels of each row as numbers (targets,), float32;
-    None for a row without; a one-line UserError naming the first row and column that do not
-    hold a number (multi-label: 0 or 1)."""
+def label_numbers(
+    rows: Sequence[LabelledSequence | RowPrediction], card: ModelCard
+) -> list[np.ndarray | None]:
+    """A regressor's or multi-label model's labels of each row (or prediction) as numbers
+    (targets,), float32; None for a row without; a one-line UserError naming the first row and
+    column that do not hold a number (multi-label: 0 or 1)."""
     target = "multilabel" if card.kind == "multilabel" else "regression"
     names = card.target_names
     return [
