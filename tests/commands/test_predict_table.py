@@ -525,3 +525,18 @@ def test_labelled_true_needs_the_target_columns(regression_run, tmp_path, one_li
     argv = ["predict", str(table), "labelled=true", f"ckpt={regression_run}", f"out={tmp_path}"]
     error = one_line_error(argv, "no 'gc_pct' column", "target_names")
     assert "data.label_columns" not in error
+
+
+def test_a_bed_file_is_scored_only_by_its_name_or_score_column(
+    regression_run, genome, tmp_path, one_line_error
+):
+    bed = tmp_path / "peaks.bed"
+    bed.write_text("chr1\t0\t30\tpeak_1\nchr1\t40\t80\tpeak_2\n")
+    # the targets are gc_pct and a, not BED's name or score: predicted, not scored
+    predict(bed, f"genome={genome}", f"ckpt={regression_run}", f"out={tmp_path / 'out'}")
+    rows = tsv(tmp_path / "out" / "peaks.predictions.tsv")
+    assert rows[0] == ["chrom", "start", "end", "name", "predicted_gc_pct", "predicted_a"]
+    assert not (tmp_path / "out" / "peaks.metrics.tsv").exists()
+    argv = ["predict", str(bed), f"genome={genome}", f"ckpt={regression_run}", "labelled=true"]
+    one_line_error([*argv, f"out={tmp_path / 'none'}"], "gc_pct, a", "not columns of BED")
+    assert not (tmp_path / "none").exists()
