@@ -16,6 +16,7 @@ from seqmodels.errors import UserError
 from seqmodels.inference.dna import RecordPrediction, WindowPrediction, classify_store
 from seqmodels.inference.embed import EmbeddingRow, embed_store
 from seqmodels.inference.load import load_model
+from seqmodels.inference.outputs import Outputs, require_predictable
 from seqmodels.inference.tables import RowPrediction, check_labels, classify_rows, read_rows
 from seqmodels.io.model_card import ModelCard
 
@@ -36,6 +37,12 @@ class Pretrained:
     def class_names(self) -> list[str]:
         return list(self.card.class_names or [])
 
+    @property
+    def outputs(self) -> Outputs:
+        """What a prediction's `values` are: `outputs.names` (classes, labels or targets, one
+        value each) and `outputs.kind`; see seqmodels.inference.outputs."""
+        return Outputs.of(self.card)
+
     def to(self, device: str | torch.device) -> Pretrained:
         self.model.to(device)
         return self
@@ -49,10 +56,14 @@ class Pretrained:
         return_windows: bool = False,
         segment: int | None = None,
     ) -> list[RecordPrediction] | tuple[list[RecordPrediction], list[WindowPrediction]]:
-        """Classify every record of a FASTA file: windows of the training length by default, or
-        window="record" for each record whole in one streaming pass of `segment`-token pieces."""
-        self.card.require(kind="classifier", alphabet="dna", what="predict_fasta")
+        """Predict every record of a FASTA file: windows of the training length by default, or
+        window="record" for each record whole in one streaming pass of `segment`-token pieces.
+        Each prediction's `values` are class or label probabilities, or a regressor's values in
+        the data's units (a record's: the mean of its windows'); `predicted` is their text."""
+        require_predictable(self.card, "predict_fasta")
         window = window or self.card.seq_len
+        if window is None:
+            raise UserError("this model records no training length: give window=N or 'record'")
         store = GenomeStore.open(path)
         records, windows = classify_store(
             self.model, self.card, store, window, stride, batch_size, segment=segment
@@ -67,14 +78,16 @@ class Pretrained:
         batch_size: int = 64,
         segment: int | None = None,
     ) -> list[RowPrediction]:
-        """Classify every row of a file task=dna_classify trains on (a sequence or coordinate
+        """Predict every row of a file task=dna_classify trains on (a sequence or coordinate
         table, BED, FASTA with '|label' headers, a folder of class folders), each row whole, in
         input order; `genome` is the FASTA that coordinates refer to. Each prediction carries
-        the row's fields and label (labelled: as in `seqmodels predict`)."""
-        self.card.require(kind="classifier", alphabet="dna", what="predict_table")
+        the row's fields and label (labelled: as in `seqmodels predict`; a regressor's or
+        multi-label model's label: the texts of its target columns), its `values` (as in
+        predict_fasta) and `predicted`."""
+        require_predictable(self.card, "predict_table")
         store = None if genome is None else GenomeStore.open(genome)
-        rows = read_rows(path, store, labelled)
-        check_labels(rows, self.card.class_names)
+        rows = read_rows(path, store, labelled, self.card)
+        check_labels(rows, self.card)
         return classify_rows(self.model, self.card, rows, batch_size, segment)
 
     def embed(

@@ -34,7 +34,8 @@ commands:
   validate [ckpt=RUN] [key=value ...] score a trained model on the validation windows
   test [ckpt=RUN] [key=value ...]     score a trained model on the test windows
   predict FILE... [ckpt=RUN_OR_FILE] [out=DIR] [window=N] [stride=M] [batch_size=B]
-                                      classify every window and record of FASTA files;
+                                      predict every window and record of FASTA files
+                                      (classes, values or labels, by the model's kind);
                                       window=record [segment=S]: each record whole, in
                                       one streaming pass (memory set by S, not the record);
                                       default ckpt: runs/dna_species/latest; audio files

@@ -1,14 +1,19 @@
-"""Classify every window and every record of FASTA files with a trained DNA classifier; tables,
-BED files, labelled FASTA (labelled=true) and class folders go to predict_table.py.
+"""Predict every window and every record of FASTA files with a trained DNA model (a classifier,
+regressor or multi-label model); tables, BED files, labelled FASTA (labelled=true) and class
+folders go to predict_table.py.
 
-Two modes: sliding windows (`window=N stride=M`; a record's probabilities are the mean of its
+Two modes: sliding windows (`window=N stride=M`; a record's outputs are the mean of its
 windows'), or `window=record`: each record in one pass however long, read from the memory-mapped
 genome store `segment` tokens at a time by the streaming reader (seqmodels.models.streaming), so
 memory depends on the segment, not on the record (a 5 Mb chromosome included).
 
-For each input file, writes <out>/<name>.records.tsv (record id, length, windows, predicted
-class, one probability column per class) and <out>/<name>.windows.bed (one line per window; one
-per record with window=record), then prints a summary table. Files are written under a temporary
+For each input file, writes <out>/<name>.records.tsv (record id, length, windows, then the
+prediction's columns: `predicted` and `p_<class>` per class; for a multi-label model `predicted`,
+the labels called, and `p_<label>`; for a regressor its values, `predicted` with one target,
+`predicted_<name>` per target with several; see seqmodels.inference.outputs) and
+<out>/<name>.windows.bed (one line per window, one per record with window=record: the predicted
+text as the name, a 0-1000 score from the top probability, 0 for a regressor, then one column
+per class, label or target), then prints a summary table. Files are written under a temporary
 name and renamed when complete, so a killed run never leaves a partial table.
 """
 
@@ -34,6 +39,7 @@ from seqmodels.commands.predict_table import is_table, predict_tables
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.errors import UserError
 from seqmodels.inference.dna import RECORD, RecordPrediction, WindowPrediction, classify_store
+from seqmodels.inference.outputs import Outputs, require_predictable
 from seqmodels.io.atomic import atomic_write
 from seqmodels.io.tables import print_table
 from seqmodels.models.pretrained import load_pretrained
@@ -46,23 +52,23 @@ FASTA_SUFFIX = re.compile(r"(\.(fa|fasta|fna|ffn|fas|seq|txt))?(\.(gz|bgz|bgzf))
 def write_predictions(
     out: Path,
     name: str,
-    class_names: list[str],
+    outputs: Outputs,
     records: list[RecordPrediction],
     windows: list[WindowPrediction],
 ) -> tuple[Path, Path]:
-    """<out>/<name>.records.tsv and <out>/<name>.windows.bed (BED6 + one column per class)."""
+    """<out>/<name>.records.tsv and <out>/<name>.windows.bed (BED6 + one column per output)."""
     out.mkdir(parents=True, exist_ok=True)
-    header = ["record", "length", "windows", "predicted", *(f"p_{c}" for c in class_names)]
+    header = ["record", "length", "windows", *outputs.columns]
     rows = ["\t".join(header) + "\n"]
     for r in records:
-        probs = "\t".join(f"{p:.6f}" for p in r.probabilities)
-        rows.append(f"{r.record_id}\t{r.length}\t{r.windows}\t{r.predicted}\t{probs}\n")
-    bed = ["#chrom\tstart\tend\tpredicted\tscore\tstrand\t" + "\t".join(class_names) + "\n"]
+        cells = [r.record_id, str(r.length), str(r.windows), *outputs.cells(r.values)]
+        rows.append("\t".join(cells) + "\n")
+    head = ["#chrom", "start", "end", "predicted", "score", "strand", *outputs.names]
+    bed = ["\t".join(head) + "\n"]
     for w in windows:
-        best = int(w.probabilities.argmax())
-        score = round(1000 * float(w.probabilities[best]))
-        probs = "\t".join(f"{p:.6f}" for p in w.probabilities)
-        bed.append(f"{w.record_id}\t{w.start}\t{w.end}\t{class_names[best]}\t{score}\t.\t{probs}\n")
+        text, score = outputs.predicted(w.values), outputs.bed_score(w.values)
+        cells = [w.record_id, str(w.start), str(w.end), text, str(score), "."]
+        bed.append("\t".join([*cells, *outputs.bed_cells(w.values)]) + "\n")
     tsv_path, bed_path = out / f"{name}.records.tsv", out / f"{name}.windows.bed"
     atomic_write(tsv_path, lambda tmp: tmp.write_text("".join(rows)))
     atomic_write(bed_path, lambda tmp: tmp.write_text("".join(bed)))
@@ -82,7 +88,7 @@ def predict_command(
     genome: Path | None = None,
     labelled: bool | None = None,
 ) -> list[Path]:
-    """`seqmodels predict`: classify FASTA files, write tables, print a summary. Without ckpt,
+    """`seqmodels predict`: predict FASTA files, write tables, print a summary. Without ckpt,
     the newest dna_species run under run_root; window: the model's length by default, or
     "record" for each record whole. Labelled-data files (tables, BED with genome=, labelled
     FASTA with labelled=true, class folders) are predicted row by row (predict_table.py)."""
@@ -109,7 +115,8 @@ def predict_command(
             "file given to predict is itself the genome to classify"
         )
     model, card = load_pretrained(ckpt or latest_run(run_root, "dna_species"))
-    card.require(kind="classifier", alphabet="dna", what="predicting FASTA files")
+    require_predictable(card, "predicting FASTA files")
+    outputs = Outputs.of(card)
     if window == RECORD:
         if stride is not None:
             raise UserError("stride= has no meaning with window=record (one pass per record)")
@@ -133,7 +140,9 @@ def predict_command(
         title = f"predictions (whole records, read in segments of {segment:,} bases)"
     console = Console()
     table = Table(title=title)
-    for column in ("file", "record", "length", "windows", "predicted", "probability"):
+    headers = ["file", "record", "length", "windows", "predicted"]
+    headers += ["probability"] if outputs.probabilities else []  # a regressor's are values
+    for column in headers:
         numeric = column in ("length", "windows", "probability")
         table.add_column(column, justify="right" if numeric else "left")
     written = []
@@ -144,16 +153,16 @@ def predict_command(
                 model, card, store, window, stride, batch_size, progress, segment
             )
             name = FASTA_SUFFIX.sub("", store.path.name) or store.path.name
-            written += write_predictions(Path(out), name, card.class_names, records, windows)
+            written += write_predictions(Path(out), name, outputs, records, windows)
             for r in records:
-                best = float(r.probabilities.max())
+                top = outputs.top(r.values)
                 table.add_row(
                     store.path.name,
                     r.record_id,
                     f"{r.length:,}",
                     str(r.windows),
                     r.predicted,
-                    f"{best:.3f}",
+                    *([] if top is None else [f"{top:.3f}"]),
                 )
     print_table(table, console)
     console.print("wrote " + ", ".join(str(p) for p in written))

@@ -1,6 +1,8 @@
-"""Classifying genomes with a trained DNA classifier: every window, or every record whole.
+"""Predicting genomes with a trained DNA model (a classifier, regressor or multi-label model;
+seqmodels.inference.outputs says what each one's outputs are): every window, or every record
+whole.
 
-Two modes: sliding windows (a record's probabilities are the mean of its windows'), or
+Two modes: sliding windows (a record's outputs are the mean of its windows'), or
 `window="record"`: each record in one pass however long, read from the memory-mapped genome store
 `segment` tokens at a time by the streaming reader (seqmodels.models.streaming), so memory depends
 on the segment, not on the record.
@@ -17,6 +19,7 @@ from rich.progress import Progress
 
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.windows import tile_record
+from seqmodels.inference.outputs import Outputs
 from seqmodels.io.model_card import ModelCard
 from seqmodels.models.streaming import default_segment, stream_classify, tensor_reader
 
@@ -28,8 +31,13 @@ class RecordPrediction:
     record_id: str
     length: int
     windows: int
-    predicted: str
-    probabilities: np.ndarray  # (classes,), mean over the record's windows
+    predicted: str  # the text of Outputs.predicted: a class, the labels called, the values
+    values: np.ndarray  # (outputs,): probabilities or a regressor's values, mean over windows
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """`values` under the name they have for classifiers and multi-label models."""
+        return self.values
 
 
 @dataclass
@@ -37,7 +45,11 @@ class WindowPrediction:
     record_id: str
     start: int
     end: int
-    probabilities: np.ndarray  # (classes,)
+    values: np.ndarray  # (outputs,)
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.values
 
 
 def _batches(
@@ -87,7 +99,7 @@ def classify_records(
     tokens at a time (default: default_segment); the window list holds one window per record,
     the record itself."""
     device = next(model.parameters()).device
-    names = card.class_names
+    outputs = Outputs.of(card)
     task = None
     if progress is not None:
         task = progress.add_task(store.path.name, total=len(store))
@@ -101,10 +113,11 @@ def classify_records(
                 progress.update(task, completed=done + round(fraction * length))
 
         read = _record_reader(store, index, device)
-        logits = stream_classify(model, read, record.length, segment, advance)
-        probs = logits.float().softmax(-1)[0].cpu().numpy()
-        records.append(RecordPrediction(record.id, record.length, 1, names[probs.argmax()], probs))
-        windows.append(WindowPrediction(record.id, 0, record.length, probs))
+        raw = stream_classify(model, read, record.length, segment, advance)
+        values = outputs.transform(raw)[0]
+        predicted = outputs.predicted(values)
+        records.append(RecordPrediction(record.id, record.length, 1, predicted, values))
+        windows.append(WindowPrediction(record.id, 0, record.length, values))
         done += record.length
     return records, windows
 
@@ -130,6 +143,7 @@ def classify_store(
     device = next(model.parameters()).device
     segment = default_segment(device) if segment is None else segment
     pad_id = card.pad_id
+    outputs = Outputs.of(card)
     task = None
     if progress is not None:
         task = progress.add_task(store.path.name, total=count_rows(store, window, stride))
@@ -141,20 +155,18 @@ def classify_store(
     for placed, tokens in _batches(store, window, stride, rows):
         ids = torch.from_numpy(tokens.astype(np.int64)).to(device)
         if ids.shape[1] > segment:
-            logits = stream_classify(model, tensor_reader(ids), ids.shape[1], segment)
+            raw = stream_classify(model, tensor_reader(ids), ids.shape[1], segment)
         else:
-            logits = model(ids, None if pad_id is None else ids != pad_id)
-        probs = logits.float().softmax(-1).cpu().numpy()
-        for (record, start, end), p in zip(placed, probs, strict=True):
+            raw = model(ids, None if pad_id is None else ids != pad_id)
+        for (record, start, end), p in zip(placed, outputs.transform(raw), strict=True):
             windows.append(WindowPrediction(store.records[record].id, start, end, p))
             per_record[record].append(p)
         if task is not None:
             progress.advance(task, len(placed))
-    names = card.class_names
     records = []
-    for record, probs in zip(store.records, per_record, strict=True):
-        mean = np.mean(probs, axis=0)
+    for record, values in zip(store.records, per_record, strict=True):
+        mean = np.mean(values, axis=0)
         records.append(
-            RecordPrediction(record.id, record.length, len(probs), names[mean.argmax()], mean)
+            RecordPrediction(record.id, record.length, len(values), outputs.predicted(mean), mean)
         )
     return records, windows

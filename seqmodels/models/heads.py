@@ -64,12 +64,23 @@ class SequenceClassifier(nn.Module):
     def _logits(self, input_ids: Tensor, mask: Tensor | None) -> Tensor:
         return self.head(pool(self.backbone.encode(input_ids, mask), mask, self.pooling))
 
-    def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
+    def head_outputs(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
+        """What the linear head gives (batch, outputs), averaged with the reverse complement's
+        under rc_average in eval mode; `forward` is `outputs_from_head` of this."""
         logits = self._logits(input_ids, mask)
         if self.rc_average and not self.training:
             rc = reverse_complement_ids(input_ids, mask, self.complement)
             logits = (logits + self._logits(rc, mask)) / 2
         return logits
+
+    def outputs_from_head(self, head: Tensor) -> Tensor:
+        """The model's outputs from the head's (batch, outputs): the same for a classifier (its
+        logits). Streaming (seqmodels.models.streaming) applies the head itself and then this,
+        so a streamed sequence gets what `forward` gives."""
+        return head
+
+    def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
+        return self.outputs_from_head(self.head_outputs(input_ids, mask))
 
 
 class SequenceRegressor(SequenceClassifier):
@@ -95,10 +106,11 @@ class SequenceRegressor(SequenceClassifier):
 
     def standardised(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
         """(batch, targets) in standard units: what training fits."""
-        return super().forward(input_ids, mask)
+        return self.head_outputs(input_ids, mask)
 
-    def forward(self, input_ids: Tensor, mask: Tensor | None = None) -> Tensor:
-        return self.mean + self.std * self.standardised(input_ids, mask).float()
+    def outputs_from_head(self, head: Tensor) -> Tensor:
+        """Standard units (the head's) → the data's units: mean + std * head."""
+        return self.mean + self.std * head.float()
 
 
 class LanguageModel(nn.Module):

@@ -247,7 +247,9 @@ def stream_classify(
     segment: int | None = None,
     progress: Progress | None = None,
 ) -> Tensor:
-    """`model(ids)` (class logits, (batch, classes)) of the sequence `read` gives, in segments.
+    """`model(ids)` of the sequence `read` gives, in segments: a classifier's logits (batch,
+    classes), a regressor's values in the data's units (batch, targets), through the model's
+    `outputs_from_head`, as its forward gives them.
 
     With rc_average (eval mode) the sequence and its reverse complement go through one pass
     together, as a batch twice as large.
@@ -260,4 +262,4 @@ def stream_classify(
     if rc_average:
         forward, reverse = logits.chunk(2)
         logits = (forward + reverse) / 2
-    return logits
+    return model.outputs_from_head(logits)

@@ -175,3 +175,98 @@ def test_python_api_predicts_whole_records(tmp_path, monkeypatch):
     assert [r.windows for r in whole] == [1, 1, 1]
     for a, b in zip(whole, windowed, strict=True):
         np.testing.assert_allclose(a.probabilities, b.probabilities, rtol=1e-5, atol=1e-6)
+
+
+# --- regression and multi-label models: values in the data's units, the columns of their kind
+
+
+def target_model(kind: str, variant: str = "causal", rc_average: bool = False):
+    """A tiny regressor of two targets (means far from 0, so that standard units would show) or
+    multi-label model of two labels."""
+    config = ModelConfig(
+        d_model=16, n_layer=2, d_state=4, vocab_size=VOCAB_SIZE, complement=COMPLEMENT
+    )
+    config.variant = variant
+    regressor = kind == "regressor"
+    card = ModelCard(
+        kind=kind,
+        task="dna_classify",
+        model=config.to_dict(),
+        target_names=["y", "z"],
+        target_mean=[10.0, -3.0] if regressor else None,
+        target_std=[2.0, 0.5] if regressor else None,
+        rc_average=rc_average,
+        alphabet="dna",
+        pad_id=PAD_ID,
+        seq_len=8,
+    )
+    torch.manual_seed(0)
+    model = build_model(card)
+    with torch.no_grad():
+        model.head.weight.mul_(3)
+    return model.eval(), card
+
+
+@pytest.mark.parametrize(
+    "variant, rc_average", [("causal", False), ("bidirectional", True), ("rc_equivariant", False)]
+)
+def test_a_regressors_whole_records_stream_to_its_values_in_the_data_units(
+    store, variant, rc_average
+):
+    model, card = target_model("regressor", variant, rc_average)
+    longest = max(record.length for record in store.records)
+    windowed, _ = classify_store(model, card, store, window=longest, stride=longest)
+    whole, _ = classify_store(model, card, store, window="record", segment=7)
+    for a, b in zip(whole, windowed, strict=True):
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-5)
+        assert a.predicted == b.predicted
+    values = np.stack([r.values for r in whole])
+    with torch.no_grad():  # the model's forward, not the head's standard units
+        ids = torch.from_numpy(store.window(0, 0, store.records[0].length).astype(np.int64))
+        np.testing.assert_allclose(values[0], model(ids[None])[0].numpy(), rtol=1e-5, atol=1e-5)
+        standard = model.standardised(ids[None])[0].numpy()
+    np.testing.assert_allclose(values[0], [10, -3] + np.array([2, 0.5]) * standard, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["regressor", "multilabel"])
+def test_predict_command_writes_the_columns_of_the_models_kind(tmp_path, monkeypatch, kind):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEQMODELS_CACHE", str(tmp_path / "cache"))
+    model, card = target_model(kind)
+    save_pretrained(tmp_path / "model", model, card)
+    assert main(["predict", str(TINY), f"ckpt={tmp_path / 'model'}", "window=8"]) == 0
+    records = [line.rstrip("\n").split("\t") for line in open("predictions/tiny.records.tsv")]
+    bed = [line.rstrip("\n").split("\t") for line in open("predictions/tiny.windows.bed")]
+    values = ["predicted_y", "predicted_z"] if kind == "regressor" else ["predicted", "p_y", "p_z"]
+    assert records[0] == ["record", "length", "windows", *values]
+    assert bed[0] == ["#chrom", "start", "end", "predicted", "score", "strand", "y", "z"]
+    chr1 = np.array([line[6:] for line in bed[1:] if line[0] == "chr1"], float)
+    assert len(chr1) == 3  # 23 bases in windows of 8: 0-8, 8-16, 16-23
+    record = np.array(records[1][-2:], float)
+    np.testing.assert_allclose(record, chr1.mean(0), rtol=1e-5, atol=1e-5)  # the windows' mean
+    for line in bed[1:]:
+        p = np.array(line[6:], float)
+        if kind == "regressor":
+            assert line[4] == "0" and line[3] == ",".join(line[6:])
+            assert abs(p[0] - 10) < 8 and abs(p[1] + 3) < 2  # the data's units, not around 0
+        else:
+            assert int(line[4]) == round(1000 * p.max())
+            assert line[3] == (",".join(n for n, q in zip("yz", p, strict=True) if q >= 0.5) or ".")
+    if kind == "multilabel":
+        assert records[1][3] == (
+            ",".join(n for n, q in zip("yz", record, strict=True) if q >= 0.5) or "."
+        )
+
+
+def test_python_api_predicts_a_regressors_records(tmp_path, monkeypatch):
+    import seqmodels
+
+    monkeypatch.setenv("SEQMODELS_CACHE", str(tmp_path / "cache"))
+    model, card = target_model("regressor")
+    save_pretrained(tmp_path / "model", model, card)
+    loaded = seqmodels.load(tmp_path / "model")
+    assert loaded.outputs.names == ("y", "z") and loaded.outputs.columns[0] == "predicted_y"
+    whole = loaded.predict_fasta(TINY, window="record", segment=4)
+    windowed = loaded.predict_fasta(TINY, window=23)
+    for a, b in zip(whole, windowed, strict=True):
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-5)

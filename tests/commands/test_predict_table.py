@@ -315,7 +315,10 @@ def bad_inputs(folder: Path, model: Path, genome: Path) -> dict[str, tuple[list[
             [paths["label-not-a-class"], *with_model],
             [f"{paths['label-not-a-class']}, line 3", "'unseen' is not one of the model's classes"],
         ),
-        "language-model": ([ok, f"ckpt={lm}"], ["not a DNA classifier but", "language model"]),
+        "language-model": (
+            [ok, f"ckpt={lm}"],
+            ["not a DNA classifier, regression or multi-label model but", "language model"],
+        ),
         "empty-table": ([paths["empty-table"], *with_model], ["d.tsv is empty"]),
         "empty-bed": ([paths["empty-bed"], f"genome={genome}", *with_model], ["no BED rows"]),
         "empty-labelled-fasta": (
@@ -376,3 +379,164 @@ def test_a_failed_predict_leaves_out_as_it_was(model, genome, tmp_path, one_line
     before["good.predictions.tsv"] = b"an earlier result\n"
     one_line_error(["predict", str(good), str(bad), f"ckpt={model}", f"out={out}"], "line 4")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+# --- regression and multi-label runs: predict scores their test tables as the runs did
+
+TARGET_RUN = (
+    "model.d_model=16",
+    "model.n_layer=1",
+    "model.d_state=4",
+    "data.batch_size=16",
+    "optim.lr=0.02",
+    "optim.warmup_steps=1",
+    "trainer.max_steps=6",  # a few steps: predict must reproduce the report, not a good model
+    "trainer.precision=32-true",
+)
+
+
+def composition_table(path: Path, n: int, seed: int) -> Path:
+    """Sequences of 20 to 40 bases, each of its own base composition, with numeric columns
+    gc_pct (GC percent: a mean far from 0) and a (fraction) and 0/1 columns gc_high, a_high."""
+    rng = np.random.default_rng(seed)
+    lines = ["sequence\tgc_pct\ta\tgc_high\ta_high\n"]
+    for _ in range(n):
+        seq = "".join(rng.choice(list("ACGT"), int(rng.integers(20, 41)), p=rng.dirichlet([1] * 4)))
+        gc, a = (seq.count("G") + seq.count("C")) / len(seq), seq.count("A") / len(seq)
+        lines.append(f"{seq}\t{100 * gc:.2f}\t{a:.4f}\t{int(gc > 0.5)}\t{int(a > 0.25)}\n")
+    path.write_text("".join(lines))
+    return path
+
+
+@pytest.fixture(scope="module")
+def composition(workdir) -> dict[str, Path]:
+    sizes = {"train": 96, "val": 32, "test": 48}
+    return {
+        name: composition_table(workdir / f"{name}.tsv", n, seed)
+        for seed, (name, n) in enumerate(sizes.items())
+    }
+
+
+def target_run(workdir: Path, composition: dict[str, Path], folder: str, columns: str) -> Path:
+    data = [f"data.{name}={path}" for name, path in composition.items()]
+    argv = ["task=dna_classify", *data, *TARGET_RUN, f"data.label_columns={columns}"]
+    (workdir / folder).mkdir()
+    with pytest.MonkeyPatch.context() as mp:  # a run of its own; the genome cache of the module
+        mp.chdir(workdir / folder)
+        mp.setenv("SEQMODELS_CACHE", str(workdir / "cache"))
+        assert main(["fit", *argv]) == 0
+    return (workdir / folder / "runs" / "dna_classify" / "latest").resolve()
+
+
+@pytest.fixture(scope="module")
+def regression_run(workdir, composition) -> Path:
+    return target_run(workdir, composition, "regression", "[gc_pct,a]")
+
+
+@pytest.fixture(scope="module")
+def multilabel_run(workdir, composition) -> Path:
+    return target_run(workdir, composition, "multilabel", "[gc_high,a_high]")
+
+
+def test_a_regressor_scores_its_test_table_as_its_run_did(regression_run, composition, capsys):
+    test = composition["test"]
+    predict(test, f"ckpt={regression_run}", "out=regression")
+    out = capsys.readouterr().out
+    assert "per target (test.tsv)" in out and "gc_pct mean" in out
+    scores = metrics_of(Path("regression") / "test.metrics.tsv")
+    for key in ("pearson", "spearman", "r2"):
+        assert scores[key, ""] == pytest.approx(logged(regression_run, f"test/{key}"), abs=1e-5)
+        for target in ("gc_pct", "a"):
+            run = logged(regression_run, f"test/{key}_{target}")
+            assert scores[key, target] == pytest.approx(run, abs=1e-5), (key, target)
+    assert scores["rows", ""] == scores["n", "a"] == 48
+    rows = tsv(Path("regression") / "test.predictions.tsv")
+    assert rows[0] == [*tsv(test)[0], "predicted_gc_pct", "predicted_a"]
+    assert [r[:5] for r in rows] == tsv(test)  # the input's rows, in order
+    predicted = np.array([r[5:] for r in rows[1:]], float)
+    truth = np.array([r[1:3] for r in rows[1:]], float)
+    # the data's units (GC percent around 50), not the head's standard units (around 0)
+    assert abs(predicted[:, 0].mean() - truth[:, 0].mean()) < 10 and predicted[:, 0].mean() > 25
+    # the Python API gives the same values
+    import seqmodels
+
+    api = seqmodels.load(regression_run).predict_table(test)
+    np.testing.assert_allclose(np.stack([r.values for r in api]), predicted, rtol=1e-6)
+    assert api[0].label == tuple(tsv(test)[1][1:3])
+
+
+def test_a_multilabel_model_scores_its_test_table_as_its_run_did(multilabel_run, composition):
+    test = composition["test"]
+    predict(test, f"ckpt={multilabel_run}", "out=multilabel")
+    scores = metrics_of(Path("multilabel") / "test.metrics.tsv")
+    for key in ("auroc", "auprc"):
+        assert scores[key, ""] == pytest.approx(logged(multilabel_run, f"test/{key}"), abs=1e-5)
+    positives = sum(int(r[3]) for r in tsv(test)[1:])
+    assert scores["positives", "gc_high"] == positives
+    rows = tsv(Path("multilabel") / "test.predictions.tsv")
+    assert rows[0][5:] == ["predicted", "p_gc_high", "p_a_high"]
+    for row in rows[1:]:
+        p = np.array(row[6:], float)
+        assert ((p >= 0) & (p <= 1)).all()
+        called = [name for name, q in zip(("gc_high", "a_high"), p, strict=True) if q >= 0.5]
+        assert row[5] == (",".join(called) or ".")
+
+
+def test_a_table_without_the_target_columns_is_predicted_unscored(regression_run, tmp_path):
+    table = tmp_path / "new.csv"
+    table.write_text("id,sequence\nx,ACGTACGTAA\ny,GGGCCCGCGC\n")
+    predict(table, f"ckpt={regression_run}", f"out={tmp_path / 'out'}")
+    rows = tsv(tmp_path / "out" / "new.predictions.tsv")
+    assert rows[0] == ["id", "sequence", "predicted_gc_pct", "predicted_a"] and len(rows) == 3
+    assert not (tmp_path / "out" / "new.metrics.tsv").exists()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("sequence\tgc_pct\ta\nACGT\t50\t0.25\nACGT\thigh\t0.2\n", ["line 3", "'high'", "gc_pct"]),
+        ("sequence\tgc_pct\ta\nACGT\t50\tNaN\n", ["line 2", "finite"]),
+    ],
+    ids=["not-a-number", "nan"],
+)
+def test_a_regressor_refuses_a_label_that_is_not_a_number(
+    regression_run, tmp_path, one_line_error, text, expected
+):
+    table = tmp_path / "bad.tsv"
+    table.write_text(text)
+    argv = ["predict", str(table), f"ckpt={regression_run}", f"out={tmp_path / 'out'}"]
+    one_line_error(argv, str(table), *expected)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_multilabel_model_refuses_a_label_other_than_0_or_1(
+    multilabel_run, tmp_path, one_line_error
+):
+    table = tmp_path / "bad.tsv"
+    table.write_text("sequence\tgc_high\ta_high\nACGT\t0\t1\nACGT\t2\t0\n")
+    argv = ["predict", str(table), f"ckpt={multilabel_run}", f"out={tmp_path / 'out'}"]
+    one_line_error(argv, "line 3", "'2'", "gc_high")
+    assert not (tmp_path / "out").exists()
+
+
+def test_labelled_true_needs_the_target_columns(regression_run, tmp_path, one_line_error):
+    table = tmp_path / "plain.tsv"
+    table.write_text("sequence\nACGT\n")
+    argv = ["predict", str(table), "labelled=true", f"ckpt={regression_run}", f"out={tmp_path}"]
+    error = one_line_error(argv, "no 'gc_pct' column", "target_names")
+    assert "data.label_columns" not in error
+
+
+def test_a_bed_file_is_scored_only_by_its_name_or_score_column(
+    regression_run, genome, tmp_path, one_line_error
+):
+    bed = tmp_path / "peaks.bed"
+    bed.write_text("chr1\t0\t30\tpeak_1\nchr1\t40\t80\tpeak_2\n")
+    # the targets are gc_pct and a, not BED's name or score: predicted, not scored
+    predict(bed, f"genome={genome}", f"ckpt={regression_run}", f"out={tmp_path / 'out'}")
+    rows = tsv(tmp_path / "out" / "peaks.predictions.tsv")
+    assert rows[0] == ["chrom", "start", "end", "name", "predicted_gc_pct", "predicted_a"]
+    assert not (tmp_path / "out" / "peaks.metrics.tsv").exists()
+    argv = ["predict", str(bed), f"genome={genome}", f"ckpt={regression_run}", "labelled=true"]
+    one_line_error([*argv, f"out={tmp_path / 'none'}"], "gc_pct, a", "not columns of BED")
+    assert not (tmp_path / "none").exists()

@@ -127,3 +127,54 @@ def test_a_label_the_model_does_not_know_names_its_row(tmp_path):
     message = str(error.value)
     assert f"{table}, line 3: label 'z' is not one of the model's classes (a, b)" in message
     assert "labelled=false" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("variant", ["causal", "bidirectional"])
+def test_a_regressors_rows_get_their_values_alone_batched_or_streamed(variant):
+    """Streamed rows go through the head and then the model's de-standardising, as forward."""
+    config = ModelConfig(
+        d_model=16, n_layer=2, d_state=4, vocab_size=VOCAB_SIZE, complement=COMPLEMENT
+    )
+    config.variant = variant
+    card = ModelCard(
+        kind="regressor",
+        task="dna_classify",
+        model=config.to_dict(),
+        target_names=["y"],
+        target_mean=[50.0],
+        target_std=[10.0],
+        alphabet="dna",
+        pad_id=PAD_ID,
+    )
+    torch.manual_seed(0)
+    model = build_model(card).eval()
+    rows = random_rows(LENGTHS)
+    with torch.no_grad():
+        alone = np.stack(
+            [model(torch.from_numpy(row.astype(np.int64))[None])[0].numpy() for row in rows]
+        )
+    assert abs(alone.mean() - 50) < 20  # the data's units (mean 50), not standard ones
+    for options in ({"batch_size": 64}, {"batch_size": 1}, {"segment": 7}):
+        values = classify_sequences(model, card, rows, **options)
+        assert values.shape == (len(rows), 1)
+        np.testing.assert_allclose(values, alone, rtol=1e-5, atol=1e-4)
+
+
+def test_a_regressors_labels_are_its_target_columns_as_numbers(tmp_path):
+    config = ModelConfig(d_model=16, n_layer=1, d_state=4, vocab_size=VOCAB_SIZE)
+    card = ModelCard(
+        kind="regressor",
+        model=config.to_dict(),
+        target_names=["y"],
+        target_mean=[0.0],
+        target_std=[1.0],
+        alphabet="dna",
+    )
+    table = tmp_path / "rows.tsv"
+    table.write_text("sequence\tlabel\ty\nACGT\tx\t0.5\nACGT\tz\t\n")
+    rows = read_rows(table, card=card)
+    assert [row.label for row in rows] == ["0.5", None]  # y, not label; an empty cell: unscored
+    check_labels(rows, card)
+    table.write_text("sequence\ty\nACGT\tmany\n")
+    with pytest.raises(UserError, match="line 2.*'many'.*not a number"):
+        check_labels(read_rows(table, card=card), card)
