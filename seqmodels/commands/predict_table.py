@@ -218,17 +218,18 @@ def _read_inputs(
 
 def predict_tables(
     files: list[str],
-    ckpt: Path | None = None,
-    out: Path = Path("predictions"),
-    batch_size: int = 64,
-    segment: int | None = None,
-    genome: Path | None = None,
-    labelled: bool | None = None,
-    cache_dir: Path | None = None,
-    run_root: Path = Path("runs"),
+    ckpt: Path | None,
+    out: Path,
+    batch_size: int,
+    segment: int | None,
+    genome: Path | None,
+    labelled: bool | None,
+    cache_dir: Path | None,
+    run_root: Path,
 ) -> list[Path]:
-    """Predict every row of labelled-data files (see the module docstring); without ckpt, the
-    newest dna_classify run under run_root. Returns the files written."""
+    """`seqmodels predict` on labelled-data files (see the module docstring), with the options
+    of seqmodels.commands.predict_dna.predict_command; without ckpt, the newest dna_classify
+    run under run_root. Returns the files written."""
     model, card = load_pretrained(ckpt or latest_run(run_root, "dna_classify"))
     require_predictable(card, "predicting labelled tables")
     store = None if genome is None else GenomeStore.open(genome, cache_dir)

@@ -20,8 +20,9 @@ from rich.progress import Progress
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.data.dna.windows import tile_record
 from seqmodels.inference.outputs import Outputs
+from seqmodels.inference.progress import Counter
 from seqmodels.io.model_card import ModelCard
-from seqmodels.models.streaming import default_segment, stream_classify, tensor_reader
+from seqmodels.models.streaming import device_and_segment, stream_classify, tensor_reader
 
 RECORD = "record"  # window=record: each record whole, in one streaming pass
 
@@ -100,17 +101,14 @@ def classify_records(
     the record itself."""
     device = next(model.parameters()).device
     outputs = Outputs.of(card)
-    task = None
-    if progress is not None:
-        task = progress.add_task(store.path.name, total=len(store))
+    counter = Counter(progress, store.path.name, len(store))
     records: list[RecordPrediction] = []
     windows: list[WindowPrediction] = []
     done = 0
     for index, record in enumerate(store.records):
 
         def advance(fraction: float, done=done, length=record.length) -> None:
-            if task is not None:
-                progress.update(task, completed=done + round(fraction * length))
+            counter.set(done + round(fraction * length))
 
         read = _record_reader(store, index, device)
         raw = stream_classify(model, read, record.length, segment, advance)
@@ -140,13 +138,10 @@ def classify_store(
     if window == RECORD:
         return classify_records(model, card, store, segment, progress)
     stride = stride or window
-    device = next(model.parameters()).device
-    segment = default_segment(device) if segment is None else segment
+    device, segment = device_and_segment(model, segment)
     pad_id = card.pad_id
     outputs = Outputs.of(card)
-    task = None
-    if progress is not None:
-        task = progress.add_task(store.path.name, total=count_rows(store, window, stride))
+    counter = Counter(progress, store.path.name, count_rows(store, window, stride))
     windows: list[WindowPrediction] = []
     per_record: list[list[np.ndarray]] = [[] for _ in store.records]
     # A batch holds at most `segment` tokens, and a window longer than that is streamed on its
@@ -161,8 +156,7 @@ def classify_store(
         for (record, start, end), p in zip(placed, outputs.transform(raw), strict=True):
             windows.append(WindowPrediction(store.records[record].id, start, end, p))
             per_record[record].append(p)
-        if task is not None:
-            progress.advance(task, len(placed))
+        counter.advance(len(placed))
     records = []
     for record, values in zip(store.records, per_record, strict=True):
         mean = np.mean(values, axis=0)

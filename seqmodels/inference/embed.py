@@ -25,9 +25,10 @@ from rich.progress import Progress
 from seqmodels.data.dna.genome_store import GenomeStore
 from seqmodels.errors import UserError
 from seqmodels.inference.dna import RECORD, _batches, _record_reader, count_rows
+from seqmodels.inference.progress import Counter
 from seqmodels.models.backbones.rc_equivariant import RCEquivariantBackbone
 from seqmodels.models.heads import POOLINGS, pool
-from seqmodels.models.streaming import default_segment, stream_pool, tensor_reader
+from seqmodels.models.streaming import device_and_segment, stream_pool, tensor_reader
 
 
 @dataclass(frozen=True)
@@ -62,19 +63,15 @@ def iter_embeddings(
     """Batches of (rows, float32 embeddings (len(rows), d_model)), in file order."""
     check_pooling(model, pooling)
     backbone = model.backbone
-    device = next(model.parameters()).device
-    segment = default_segment(device) if segment is None else segment
-    task = None
-    if progress is not None:
-        task = progress.add_task(store.path.name, total=count_rows(store, window, stride))
+    device, segment = device_and_segment(model, segment)
+    counter = Counter(progress, store.path.name, count_rows(store, window, stride))
     name = store.path.name
     if window == RECORD:
         for index, record in enumerate(store.records):
             read = _record_reader(store, index, device)
             pooled = stream_pool(backbone, read, record.length, pooling, segment)
             yield [EmbeddingRow(name, record.id, 0, record.length)], pooled.float().cpu().numpy()
-            if task is not None:
-                progress.advance(task)
+            counter.advance()
         return
     stride = stride or window
     # at most `segment` tokens through the model at once, as in classify_store
@@ -87,8 +84,7 @@ def iter_embeddings(
             pooled = pool(backbone.encode(ids, None), None, pooling)
         where = [EmbeddingRow(name, store.records[r].id, s, e) for r, s, e in placed]
         yield where, pooled.float().cpu().numpy()
-        if task is not None:
-            progress.advance(task, len(placed))
+        counter.advance(len(placed))
 
 
 def embed_store(*args: Any, **kwargs: Any) -> tuple[np.ndarray, list[EmbeddingRow]]:

@@ -32,8 +32,9 @@ from seqmodels.data.dna.labelled import BED_COLUMNS, LabelledSequence, read_labe
 from seqmodels.data.dna.targets import as_numbers
 from seqmodels.errors import UserError
 from seqmodels.inference.outputs import Outputs
+from seqmodels.inference.progress import Counter
 from seqmodels.io.model_card import ModelCard
-from seqmodels.models.streaming import default_segment, stream_classify
+from seqmodels.models.streaming import device_and_segment, stream_classify
 
 
 @dataclass
@@ -180,13 +181,10 @@ def classify_sequences(
     """The outputs (n, outputs), float32, of token sequences of any lengths, in their order:
     class or label probabilities or a regressor's values (seqmodels.inference.outputs); see the
     module docstring. `progress` gets a task counting rows."""
-    device = next(model.parameters()).device
-    segment = default_segment(device) if segment is None else segment
+    device, segment = device_and_segment(model, segment)
     pad_id = card.pad_id
     outputs = Outputs.of(card)
-    task = None
-    if progress is not None:
-        task = progress.add_task(description, total=len(sequences))
+    counter = Counter(progress, description, len(sequences))
     out = np.zeros((len(sequences), len(outputs.names)), dtype=np.float32)
     lengths = [len(tokens) for tokens in sequences]
     for batch in _batches(lengths, batch_size, segment, pad_id is not None):
@@ -198,8 +196,7 @@ def classify_sequences(
             # the mask of ClassificationTask.forward: the padding is not part of any row
             raw = model(ids, None if pad_id is None else ids != pad_id)
         out[batch] = outputs.transform(raw)
-        if task is not None:
-            progress.advance(task, len(batch))
+        counter.advance(len(batch))
     return out
 
 

@@ -50,6 +50,12 @@ def default_segment(device: torch.device | str) -> int:
     return DEFAULT_SEGMENT if torch.device(device).type == "cpu" else DEFAULT_SEGMENT_GPU
 
 
+def device_and_segment(model: torch.nn.Module, segment: int | None) -> tuple[torch.device, int]:
+    """Where `model` is, and the segment length for it: `segment`, else default_segment."""
+    device = next(model.parameters()).device
+    return device, default_segment(device) if segment is None else segment
+
+
 # the most bytes the KV caches of full-attention blocks may hold when a record is streamed
 FULL_ATTENTION_BUDGET = 4 * 2**30
 

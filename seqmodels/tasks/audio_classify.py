@@ -16,11 +16,10 @@ from torch import nn
 
 from seqmodels.data.audio.classify import AudioClassifyDataModule
 from seqmodels.data.audio.mulaw import CLASSES, token_features
-from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
 from seqmodels.io.tables import print_counts
 from seqmodels.tasks.classification import ClassificationTask
-from seqmodels.tasks.config import audio_card, model_config
+from seqmodels.tasks.config import audio_card, model_config, trained_audio_card
 
 
 def build_datamodule(cfg: DictConfig) -> AudioClassifyDataModule:
@@ -59,17 +58,8 @@ def build_module(
             pooling=cfg.head.pooling,
         )
     else:
-        card.require(kind="classifier", alphabet="mulaw", what="task=audio_classify")
-        if card.class_names != datamodule.class_names:
-            raise UserError(
-                f"the model knows labels {card.class_names} but the data has "
-                f"{datamodule.class_names}: evaluate it on the data it was trained for"
-            )
-        if (card.sample_rate, card.seq_len) != (datamodule.rate, datamodule.clip_len):
-            raise UserError(
-                f"the model takes {card.seconds:g} s clips at {card.sample_rate} Hz: set "
-                f"data.sample_rate={card.sample_rate} data.clip_seconds={card.seconds:g}"
-            )
+        rate, clip_len, names = datamodule.rate, datamodule.clip_len, datamodule.class_names
+        trained_audio_card(cfg, card, "classifier", rate, clip_len, names)
     module = ClassificationTask(card.to_dict(), OmegaConf.to_container(cfg.optim, resolve=True))
     if new:
         init_embedding(module.model)

@@ -20,7 +20,7 @@ from seqmodels.errors import UserError
 from seqmodels.io.model_card import ModelCard
 from seqmodels.models.config import CAUSAL_VARIANTS
 from seqmodels.tasks.audio_baselines import audio_baselines
-from seqmodels.tasks.config import audio_card, model_config
+from seqmodels.tasks.config import audio_card, model_config, trained_audio_card
 from seqmodels.tasks.language_model import LanguageModelTask
 
 BASELINE_TRAIN_WINDOWS = 512  # training windows the linear predictor is fitted on
@@ -68,11 +68,6 @@ def build_module(
             )
         card = audio_card(cfg, "lm", model, datamodule.rate, datamodule.seq_len, unit="sample")
     else:
-        card.require(kind="lm", alphabet="mulaw", what="task=audio_lm")
-        if card.sample_rate != datamodule.rate:
-            raise UserError(
-                f"the model was trained at {card.sample_rate} Hz: "
-                f"set data.sample_rate={card.sample_rate}"
-            )
+        trained_audio_card(cfg, card, "lm", datamodule.rate)
     optim = OmegaConf.to_container(cfg.optim, resolve=True)
     return AudioLMTask(card.to_dict(), optim, baselines(datamodule))

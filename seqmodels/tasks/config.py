@@ -88,6 +88,35 @@ def audio_card(
     )
 
 
+def trained_audio_card(
+    cfg: DictConfig,
+    card: ModelCard,
+    kind: str,
+    rate: int,
+    clip_len: int | None = None,
+    class_names: list[str] | None = None,
+) -> ModelCard:
+    """A trained audio model's card, for scoring it on cfg's data: the same kind and sample
+    rate, and for a classifier (class_names given) the same classes and clip length."""
+    card.require(kind=kind, alphabet="mulaw", what=f"task={cfg.task.name}")
+    if class_names is not None and card.class_names != class_names:
+        raise UserError(
+            f"the model knows labels {card.class_names} but the data has "
+            f"{class_names}: evaluate it on the data it was trained for"
+        )
+    if clip_len is not None and (card.sample_rate, card.seq_len) != (rate, clip_len):
+        raise UserError(
+            f"the model takes {card.seconds:g} s clips at {card.sample_rate} Hz: set "
+            f"data.sample_rate={card.sample_rate} data.clip_seconds={card.seconds:g}"
+        )
+    if card.sample_rate != rate:
+        raise UserError(
+            f"the model was trained at {card.sample_rate} Hz: "
+            f"set data.sample_rate={card.sample_rate}"
+        )
+    return card
+
+
 def trained_classifier_card(cfg: DictConfig, card: ModelCard, class_names: list[str]) -> ModelCard:
     """A trained classifier's card, for scoring it on cfg's data: the classes must be the same;
     head.rc_average applies, so a model can be scored with and without it."""
