@@ -14,19 +14,24 @@ from seqmodels.models import ModelConfig
 from seqmodels.models.pretrained import build_model
 
 
-def tiny_classifier(variant="causal", pooling="mean", rc_average=False, pad_id=PAD_ID):
+def tiny_card(kind: str, variant: str = "causal", **fields) -> ModelCard:
+    """The card of a tiny 2-layer DNA model of `kind` with the backbone `variant`."""
     config = ModelConfig(
         d_model=16, n_layer=2, d_state=4, vocab_size=VOCAB_SIZE, complement=COMPLEMENT
     )
     config.variant = variant
-    card = ModelCard(
-        kind="classifier",
-        task="dna_classify",
-        model=config.to_dict(),
+    return ModelCard(
+        kind=kind, task="dna_classify", model=config.to_dict(), alphabet="dna", **fields
+    )
+
+
+def tiny_classifier(variant="causal", pooling="mean", rc_average=False, pad_id=PAD_ID):
+    card = tiny_card(
+        "classifier",
+        variant,
         class_names=["a", "b", "c"],
         pooling=pooling,
         rc_average=rc_average,
-        alphabet="dna",
         pad_id=pad_id,
     )
     torch.manual_seed(0)
@@ -132,18 +137,12 @@ def test_a_label_the_model_does_not_know_names_its_row(tmp_path):
 @pytest.mark.parametrize("variant", ["causal", "bidirectional"])
 def test_a_regressors_rows_get_their_values_alone_batched_or_streamed(variant):
     """Streamed rows go through the head and then the model's de-standardising, as forward."""
-    config = ModelConfig(
-        d_model=16, n_layer=2, d_state=4, vocab_size=VOCAB_SIZE, complement=COMPLEMENT
-    )
-    config.variant = variant
-    card = ModelCard(
-        kind="regressor",
-        task="dna_classify",
-        model=config.to_dict(),
+    card = tiny_card(
+        "regressor",
+        variant,
         target_names=["y"],
         target_mean=[50.0],
         target_std=[10.0],
-        alphabet="dna",
         pad_id=PAD_ID,
     )
     torch.manual_seed(0)
