@@ -9,7 +9,8 @@ trains the classifier from scratch and from the pretrained backbone (init_from) 
 same table in Markdown for BENCHMARKS.md; each row is printed as it finishes.
 
     python benchmarks/pretraining.py [--steps 300] [--pretrain-steps 200] [--pretrained RUN]
-        [--finetune key=value ...] [--no-scratch] [--out runs/pretraining] [key=value ...]
+        [--finetune key=value ...] [--no-scratch] [--tasks species,plasmids]
+        [--out runs/pretraining] [key=value ...]
 
 key=value overrides apply to every classifier run (scratch and pretrained) and to the baselines;
 --finetune overrides only to the runs from the pretrained backbone (e.g.
@@ -69,6 +70,7 @@ def main() -> None:
     parser.add_argument("--pretrained", type=Path, help="a dna_pretrain run to use")
     parser.add_argument("--finetune", nargs="*", default=[], help="init_from runs only")
     parser.add_argument("--no-scratch", action="store_true", help="leave out the scratch runs")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="of: " + ", ".join(TASKS))
     parser.add_argument("--k", type=int, default=6, help="k of the k-mer baseline")
     parser.add_argument("--out", type=Path, default=Path("runs/pretraining"))
     parser.add_argument("overrides", nargs="*", help="overrides of every classifier run")
@@ -96,7 +98,8 @@ def main() -> None:
     add("pretraining", f"next-base, {steps} steps", "", "", "", f"{bits:.3f}", *took)
 
     tested = {}
-    for name, task in TASKS.items():
+    for name in args.tasks.split(","):
+        task = TASKS[name]
         starts = [] if args.no_scratch else [("scratch", [])]
         starts.append(("pretrained", [f"init_from={pretrained}", *args.finetune]))
         for start, extra in starts:
