@@ -16,7 +16,7 @@ MODELS = sorted(p.name.removesuffix(".yaml") for p in (CONF / "model").iterdir()
 # the optimiser settings of each task before the optim group existed
 OPTIM = {
     "audio_classify": {"lr": 0.01, "warmup_steps": 20},
-    "audio_lm": {"lr": 0.004, "warmup_steps": 20},
+    "audio_lm": {"lr": 0.008, "warmup_steps": 20},
     "dna_classify": {"lr": 0.002, "warmup_steps": 50},
     "dna_pretrain": {"lr": 0.002, "warmup_steps": 50},
     "dna_species": {"lr": 0.004, "warmup_steps": 50},

@@ -5,11 +5,13 @@ rate is resampled with torchaudio.functional.resample. A crop reads only the sou
 needs (plus a margin for the resampling filter), so a random window of an hour-long file costs
 as much as the window. A file that cannot be read is a UserError naming it; `scan_audio` checks a
 whole list up front and, when only some files are bad, warns with their names and goes on
-without them.
+without them. An OGG file's length is the one it decodes to: its header's (the last page's
+granule position) can promise more, when pages flagged end-of-stream follow the real end.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import wave
@@ -27,6 +29,7 @@ from seqmodels.errors import UserError
 
 SUFFIXES = (".wav", ".flac", ".ogg", ".oga")
 _TAIL = 64  # frames read at the end of a file to prove it decodes to the end
+_OGG_TAIL = 1 << 16  # frames an OGG file's end is decoded straight through, to find its length
 _MARGIN = 64  # source frames read on each side of a resampled crop: the filter's support
 
 
@@ -67,6 +70,8 @@ def audio_info(path: str | Path) -> AudioInfo:
     with f:
         info = AudioInfo(path, f.samplerate, f.frames, f.channels)
         try:
+            if f.format == "OGG":
+                info = dataclasses.replace(info, frames=_ogg_frames(f))
             f.seek(max(0, info.frames - _TAIL))
             complete = len(f.read(_TAIL, dtype="float32")) == min(_TAIL, info.frames)
         except RuntimeError as error:  # soundfile's errors while seeking or decoding
@@ -76,6 +81,21 @@ def audio_info(path: str | Path) -> AudioInfo:
     if info.frames == 0:
         raise UserError(f"{path}: no audio frames in it (zero length)")
     return info
+
+
+def _ogg_frames(f: sf.SoundFile) -> int:
+    """The frames an OGG file decodes to. Its header's count is the last page's granule
+    position; end-of-stream pages after the real end (some encoders write them) make it promise
+    frames that never come, and a seek into those returns samples from elsewhere. So the last
+    stretch is decoded straight through from a seek before it, and the whole file when the
+    stretch comes back empty."""
+    start = max(0, f.frames - _OGG_TAIL)
+    f.seek(start)
+    decoded = len(f.read(f.frames - start, dtype="float32"))
+    if decoded == 0 and start > 0:
+        f.seek(0)
+        decoded, start = sum(len(block) for block in f.blocks(_OGG_TAIL, dtype="float32")), 0
+    return start + decoded
 
 
 def _wav_header_rate(path: Path) -> int | None:

@@ -206,3 +206,43 @@ def test_folder_with_no_audio_is_one_line(tmp_path):
         find_audio_files(tmp_path)
     with pytest.raises(UserError, match="no such folder"):
         find_audio_files(tmp_path / "missing")
+
+
+def _ogg_crc(page: bytes) -> int:
+    """Ogg's page checksum: CRC-32, polynomial 0x04C11DB7, not reflected, initial value 0."""
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+def ogg_with_a_stray_end_page(path, audio: np.ndarray, rate: int, extra: int) -> None:
+    """An OGG file of `audio` followed by one more end-of-stream page, a 1-byte packet whose
+    granule position promises `extra` frames more, as some encoders write them (Debian's Wesnoth
+    music has such files): the header then counts frames that do not decode."""
+    sf.write(path, audio, rate, format="OGG", subtype="VORBIS")
+    data = path.read_bytes()
+    last = data.rfind(b"OggS")
+    granule, serial, sequence = struct.unpack_from("<qII", data, last + 6)
+    page = bytearray(
+        b"OggS\x00\x04" + struct.pack("<qIII", granule + extra, serial, sequence + 1, 0)
+    )
+    page += b"\x01\x01\x0e"  # one segment of one byte
+    struct.pack_into("<I", page, 22, _ogg_crc(bytes(page)))
+    path.write_bytes(data + bytes(page))
+
+
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_an_ogg_header_that_promises_more_frames_than_decode(tmp_path, rate):
+    path = tmp_path / "stray-end.ogg"
+    ogg_with_a_stray_end_page(path, tone(rate, 2.0), rate, extra=3000)
+    decoded = len(sf.read(path, dtype="float32")[0])
+    assert sf.info(path).frames == 2 * rate + 3000 > decoded  # the header's count
+    info = audio_info(path)
+    assert info.frames == decoded  # what decodes, not what the header says
+    whole = read_audio(info, 16000)
+    last = read_audio(info, 16000, info.frames_at(16000) - 1024, 1024)  # the last window reads
+    torch.testing.assert_close(last, whole[-1024:], atol=1e-5, rtol=0)
+    assert scan_audio([path], min_frames=1024, rate=16000) == [info]
