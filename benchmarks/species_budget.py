@@ -16,41 +16,24 @@ key=value overrides apply to every run and to the baselines (e.g. model.d_model=
 from __future__ import annotations
 
 import argparse
-import resource
-import time
 from pathlib import Path
 
-from kmer_baseline import kmer_baseline, score
+from dna_variants import test_metrics
+from pretraining import baseline, timed_fit
 from rich.console import Console
 from rich.table import Table
 
-from seqmodels.cli import compose_config
-from seqmodels.tasks.registry import task_module
-from seqmodels.training.fit import fit
-from seqmodels.training.plots import plt, read_metrics, save
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+from seqmodels.training.plots import plt, save
 
 
 def model_row(overrides: list[str]) -> dict[str, float]:
     """Train one run; its test accuracy, wall and CPU minutes."""
-    wall, cpu = time.perf_counter(), cpu_seconds()
-    run = fit(compose_config(overrides))
-    acc = read_metrics(run / "metrics.csv")["test/acc"][-1][1]
-    wall, cpu = (time.perf_counter() - wall) / 60, (cpu_seconds() - cpu) / 60
-    return {"acc": acc, "wall": wall, "cpu": cpu}
+    run, wall, cpu = timed_fit(overrides)
+    return {"acc": test_metrics(run)["acc"], "wall": wall / 60, "cpu": cpu / 60}
 
 
 def baseline_accuracies(overrides: list[str], ks: list[int]) -> dict[int, float]:
-    cfg = compose_config(overrides)
-    datamodule = task_module("dna_species").build_datamodule(cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    datamodule.setup("test")
-    return {k: score(*kmer_baseline(cfg, datamodule, k)[:2])["acc"] for k in ks}
+    return {k: baseline(overrides, k)[0]["acc"] for k in ks}
 
 
 def plot(rows: list[dict], ks: list[int], path: Path) -> None:
