@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from kmer_baseline import score
 from rich.console import Console
 from rich.table import Table
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 from sklearn.preprocessing import StandardScaler
 from torchaudio.transforms import MelSpectrogram
 
@@ -48,14 +48,6 @@ def split_features(datamodule, split: str, mel: MelSpectrogram, segments: int):
     return x, np.array(labels)
 
 
-def scores(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    return {
-        "acc": accuracy_score(y, predicted),
-        "f1": f1_score(y, predicted, average="macro"),
-        "mcc": matthews_corrcoef(y, predicted),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, help="a trained run (default: runs/<task>/latest)")
@@ -73,8 +65,8 @@ def main() -> None:
     scaler = StandardScaler().fit(x_train)
     classifier = LogisticRegression(max_iter=5000, C=0.1).fit(scaler.transform(x_train), y_train)
     rows = {
-        f"log-mel statistics ({x_train.shape[1]} features) + logistic regression": scores(
-            y_test, classifier.predict(scaler.transform(x_test))
+        f"log-mel statistics ({x_train.shape[1]} features) + logistic regression": score(
+            y_test, classifier.predict_proba(scaler.transform(x_test))
         )
     }
     run = args.run or Path(cfg.run_root) / cfg.task.name / "latest"
