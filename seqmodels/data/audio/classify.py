@@ -36,8 +36,16 @@ class AudioClassifyDataModule(DataModule):
         num_workers: int = 0,
         split: Sequence[float] = (0.8, 0.1, 0.1),
         seed: int = 0,
+        speed_perturb: float = 0.0,
+        gain_db: float = 0.0,
     ) -> None:
         super().__init__(batch_size, num_workers, split, seed)
+        if not 0.0 <= float(speed_perturb) < 1.0:
+            raise UserError(f"data.speed_perturb={speed_perturb}: must be in [0, 1) (0.1: ±10%)")
+        if float(gain_db) < 0.0:
+            raise UserError(f"data.gain_db={gain_db}: must be 0 (off) or more")
+        self.speed_perturb = float(speed_perturb)
+        self.gain_db = float(gain_db)
         self.root = BUNDLED_DIGITS if root is None else Path(root).expanduser()
         self.rate = check_rate(sample_rate)
         self.clip_len = round(float(clip_seconds) * self.rate)
@@ -91,5 +99,8 @@ class AudioClassifyDataModule(DataModule):
         for split in wanted.get(stage, SPLITS):
             infos, labels = self.files[split]
             random = split == "train"  # training crops and orders its clips anew every epoch
-            clips = ClipDataset(infos, labels, self.rate, self.clip_len, random, self.seed)
+            augment = (self.speed_perturb, self.gain_db) if random else (0.0, 0.0)
+            clips = ClipDataset(
+                infos, labels, self.rate, self.clip_len, random, self.seed, *augment
+            )
             setattr(self, f"{split}_dataset", clips)

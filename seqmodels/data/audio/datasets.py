@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -79,17 +80,39 @@ class FixedWindowDataset(Dataset):
         return {"tokens": mu_law_encode(read_audio(info, self.rate, start, self.length))}
 
 
-def fit_clip(info: AudioInfo, rate: int, length: int, rng: np.random.Generator | None) -> Tensor:
+def fit_clip(
+    info: AudioInfo,
+    rate: int,
+    length: int,
+    rng: np.random.Generator | None,
+    speed: float = 0.0,
+    gain_db: float = 0.0,
+) -> Tensor:
     """`length` tokens of the file: a crop of a longer file (random with `rng`, else the middle),
-    or the whole of a shorter one with silence after it (before and after at random with `rng`)."""
+    or the whole of a shorter one with silence after it (before and after at random with `rng`).
+
+    With `rng`, `speed` > 0 plays the clip at a random speed in [1 - speed, 1 + speed] (tempo and
+    pitch together, as tape does) and `gain_db` > 0 scales it by a random gain in ±gain_db dB:
+    the classic augmentations for spoken words, which are the same word at any of these."""
+    factor = float(rng.uniform(1 - speed, 1 + speed)) if rng and speed else 1.0
+    gain = 10 ** (float(rng.uniform(-gain_db, gain_db)) / 20) if rng and gain_db else 1.0
     total = info.frames_at(rate)
-    if total >= length:
-        start = int(rng.integers(0, total - length + 1)) if rng else (total - length) // 2
-        return mu_law_encode(read_audio(info, rate, start, length))
-    tokens = torch.full((length,), SILENCE, dtype=torch.int64)
-    offset = int(rng.integers(0, length - total + 1)) if rng else 0
-    tokens[offset : offset + total] = mu_law_encode(read_audio(info, rate))
-    return tokens
+    span = max(1, round(length * factor))  # source frames that play for `length` frames
+    if total >= span:
+        start = int(rng.integers(0, total - span + 1)) if rng else (total - span) // 2
+        audio = read_audio(info, rate, start, span)
+    else:
+        audio = read_audio(info, rate)
+    if factor != 1.0:
+        size = min(length, max(1, round(len(audio) / factor)))
+        audio = F.interpolate(audio[None, None], size=size, mode="linear")[0, 0]
+    tokens = mu_law_encode(audio * gain)
+    if len(tokens) == length:
+        return tokens
+    clip = torch.full((length,), SILENCE, dtype=torch.int64)
+    offset = int(rng.integers(0, length - len(tokens) + 1)) if rng else 0
+    clip[offset : offset + len(tokens)] = tokens
+    return clip
 
 
 class ClipDataset(SharedEpoch, Dataset):
@@ -105,10 +128,14 @@ class ClipDataset(SharedEpoch, Dataset):
         length: int,
         random: bool,
         seed: int,
+        speed: float = 0.0,
+        gain_db: float = 0.0,
     ) -> None:
         super().__init__()
         self.files = list(files)
         self.labels = list(labels)
+        self.speed = speed  # augmentations of the random (training) clips: see fit_clip
+        self.gain_db = gain_db
         self.rate = rate
         self.length = length
         self.random = random
@@ -131,5 +158,5 @@ class ClipDataset(SharedEpoch, Dataset):
         epoch = self.epoch
         index = int(self.order(epoch)[index])
         rng = np.random.default_rng([self.seed, epoch, index]) if self.random else None
-        tokens = fit_clip(self.files[index], self.rate, self.length, rng)
+        tokens = fit_clip(self.files[index], self.rate, self.length, rng, self.speed, self.gain_db)
         return {"tokens": tokens, "label": torch.tensor(self.labels[index])}

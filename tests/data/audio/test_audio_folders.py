@@ -7,11 +7,11 @@ import soundfile as sf
 import torch
 
 from seqmodels.data.audio.classify import AudioClassifyDataModule
-from seqmodels.data.audio.datasets import ClipDataset, RandomCropDataset, tile_windows
+from seqmodels.data.audio.datasets import ClipDataset, RandomCropDataset, fit_clip, tile_windows
 from seqmodels.data.audio.folders import BUNDLED_DIGITS, label_folders, seeded_split, split_files
 from seqmodels.data.audio.io import audio_info, read_audio
 from seqmodels.data.audio.lm import AudioLMDataModule
-from seqmodels.data.audio.mulaw import SILENCE, mu_law_encode
+from seqmodels.data.audio.mulaw import SILENCE, mu_law_decode, mu_law_encode
 from seqmodels.errors import UserError
 
 
@@ -110,6 +110,37 @@ def test_clips_are_cropped_or_padded_with_silence(tmp_path):
     training = ClipDataset([short, long], [0, 1], 16000, 400, random=True, seed=0)
     assert sorted(int(training[i]["label"]) for i in range(2)) == [0, 1]
     assert all(training[i]["tokens"].shape == (400,) for i in range(2))
+
+
+def test_speed_and_gain_augment_only_training_clips(tmp_path):
+    rate = 8000
+    tone = 0.25 * np.sin(2 * np.pi * 200 * np.arange(800) / rate)  # 0.1 s, 200 Hz
+    sf.write(tmp_path / "tone.wav", tone.astype(np.float32), rate)
+    info = audio_info(tmp_path / "tone.wav")
+    plain = fit_clip(info, rate, 1600, None)
+    assert torch.equal(plain, fit_clip(info, rate, 1600, None, speed=0.2, gain_db=6))  # no rng
+    voiced = []
+    for seed in range(20):
+        clip = fit_clip(info, rate, 1600, np.random.default_rng(seed), speed=0.2, gain_db=6)
+        audio = mu_law_decode(clip[clip != SILENCE])
+        voiced.append(len(audio))
+        assert 0.25 * 10 ** (-6 / 20) * 0.95 < audio.abs().max() < 0.25 * 10 ** (6 / 20) * 1.05
+    # 800 frames played at 0.8x to 1.2x speed last 667 to 1000 frames, and vary with the seed
+    assert 660 <= min(voiced) < max(voiced) <= 1001 and len(set(voiced)) > 5
+    crop = fit_clip(info, rate, 400, np.random.default_rng(0), speed=0.2)
+    assert crop.shape == (400,) and torch.all(crop != SILENCE)
+    dm = AudioClassifyDataModule(sc09_folder(tmp_path / "d"), speed_perturb=0.1, gain_db=3)
+    dm.setup(None)
+    assert (dm.train_dataset.speed, dm.train_dataset.gain_db) == (0.1, 3.0)
+    assert (dm.test_dataset.speed, dm.test_dataset.gain_db) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("speed_perturb", 1.0), ("speed_perturb", -0.1), ("gain_db", -3)]
+)
+def test_bad_augmentation_is_a_clear_error(tmp_path, option, value):
+    with pytest.raises(UserError, match=f"data.{option}="):
+        AudioClassifyDataModule(sc09_folder(tmp_path), **{option: value})
 
 
 def test_classify_datamodule_uses_the_lists_and_resamples(tmp_path):
