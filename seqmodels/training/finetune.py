@@ -7,7 +7,8 @@ start every backbone variant (seqmodels.models.backbones); an SSM model starts t
 a hybrid, whose attention blocks are new (named when the run starts). Its shape must be this
 run's: another d_model, depth, state size or vocabulary is an error that names the fields. Options
 (`finetune.*`): freeze the backbone and train the head only, or scale the backbone's learning
-rate down (the optimiser reads `_lr_scale` from each parameter, seqmodels.tasks.optim).
+rate down (the optimiser reads `_lr_scale` from each parameter, seqmodels.tasks.optim). The
+options hold on resume too (apply_finetune), where the weights come from the checkpoint instead.
 """
 
 from __future__ import annotations
@@ -86,8 +87,17 @@ def init_from(module: SequenceTask, cfg: DictConfig) -> None:
             f"init_from: attention blocks {blocks} are new (trained from scratch); the other "
             f"blocks start from {cfg.init_from}"
         )
-    if freeze:
+    apply_finetune(module, cfg)
+
+
+def apply_finetune(module: SequenceTask, cfg: DictConfig) -> None:
+    """Freeze the backbone or scale its learning rate, as cfg.finetune says (before the
+    optimiser is built: a fresh run after loading its weights, a resumed run as it restarts)."""
+    if not cfg.init_from:
+        return
+    backbone = module.model.backbone
+    if cfg.finetune.freeze_backbone:
         backbone.requires_grad_(False)
     else:
         for param in backbone.parameters():
-            param._lr_scale = scale
+            param._lr_scale = cfg.finetune.backbone_lr_scale

@@ -29,7 +29,7 @@ from seqmodels.models.pretrained import load_pretrained, save_pretrained
 from seqmodels.tasks.metrics import per_class_report, per_target_report
 from seqmodels.tasks.registry import task_module
 from seqmodels.training.checkpointing import AtomicCheckpointIO, RngState, StepCheckpoint
-from seqmodels.training.finetune import init_from
+from seqmodels.training.finetune import apply_finetune, init_from
 from seqmodels.training.guards import NonFiniteLossGuard
 from seqmodels.training.plots import plot_confusion_matrix, plot_scatter, plot_training_curves
 from seqmodels.training.quiet import quiet_lightning
@@ -161,7 +161,8 @@ def fit(cfg: DictConfig) -> Path:
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = task.build_module(cfg, datamodule)
-    if resume:  # the weights come from the checkpoint
+    if resume:  # the weights come from the checkpoint, the fine-tuning options from cfg
+        apply_finetune(module, cfg)
         if is_launch_rank_zero():  # files a killed writer left half-written
             for folder in (run, run / "checkpoints", run / "model"):
                 remove_stale_temporaries(folder)

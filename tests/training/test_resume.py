@@ -166,6 +166,33 @@ def test_resume_needs_a_run_with_a_checkpoint(one_line_error, workdir, reference
     one_line_error(["fit", f"resume={empty}"], "no checkpoints/last.ckpt to resume from")
 
 
+def backbone_of(run: Path) -> dict[str, torch.Tensor]:
+    """The backbone's weights in a run's last.ckpt."""
+    state = checkpoint(run / "checkpoints/last.ckpt")["state_dict"]
+    return {key: value for key, value in state.items() if key.startswith("model.backbone.")}
+
+
+@pytest.mark.parametrize(
+    "finetune", ["finetune.freeze_backbone=true", "finetune.backbone_lr_scale=0.1"]
+)
+def test_a_fine_tuned_run_resumes_with_its_fine_tuning_options(
+    workdir, fit_here, overrides, reference, finetune
+):
+    """The options live in config.yaml, not in the weights: resuming applies them again, so the
+    optimiser has the parameter groups its saved state has (a frozen backbone is not in them)."""
+    root = finetune.split(".")[1].split("=")[0]
+    fit_here([*overrides, f"init_from={reference}", finetune, f"run_root={root}"])
+    run = the_run(workdir / root)
+    start = backbone_of(run)
+    assert main(["fit", f"resume={run}", "trainer.max_steps=12"]) == 0
+    assert checkpoint(run / "checkpoints/last.ckpt")["global_step"] == 12
+    if "freeze" in finetune:  # still the source's backbone, after 12 steps
+        source = load_file(reference / "model" / "model.safetensors")
+        for key, value in backbone_of(run).items():
+            assert torch.equal(value, start[key]), key
+            assert torch.equal(value, source[key.removeprefix("model.")]), key
+
+
 PRETRAIN = [
     "task=dna_pretrain",
     "data.fasta=[a.fa, b.fa]",
