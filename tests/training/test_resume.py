@@ -185,7 +185,10 @@ def test_a_fine_tuned_run_resumes_with_its_fine_tuning_options(
     run = the_run(workdir / root)
     start = backbone_of(run)
     assert main(["fit", f"resume={run}", "trainer.max_steps=12"]) == 0
-    assert checkpoint(run / "checkpoints/last.ckpt")["global_step"] == 12
+    last = checkpoint(run / "checkpoints/last.ckpt")
+    assert last["global_step"] == 12
+    scales = {group["lr_scale"] for group in last["optimizer_states"][0]["param_groups"]}
+    assert scales == ({1.0} if "freeze" in finetune else {1.0, 0.1})
     if "freeze" in finetune:  # still the source's backbone, after 12 steps
         source = load_file(reference / "model" / "model.safetensors")
         for key, value in backbone_of(run).items():
