@@ -24,8 +24,7 @@ import time
 from pathlib import Path
 
 from kmer_baseline import kmer_baseline, score
-from rich.console import Console
-from rich.table import Table
+from tables import print_results
 
 from seqmodels.cli import compose_config
 from seqmodels.tasks.registry import task_module
@@ -96,20 +95,15 @@ def main() -> None:
         f"species at {cfg.data.seq_len} bases: {len(y_test)} test windows, "
         f"{args.steps} steps of {cfg.data.batch_size} windows per model"
     )
-    table = Table(title=title)
-    columns = ("model", "test acc", "macro-F1", "MCC", "AUROC", "training")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "model" else "right")
-    markdown = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    cells = []
     for name, metrics, took, bits_per_base in rows:
         if metrics is None:
-            cells = [f"test: {bits_per_base:.3f} bits/base", "", "", ""]
+            scores = [f"test: {bits_per_base:.3f} bits/base", "", "", ""]
         else:
-            cells = [f"{metrics[m]:.3f}" for m in METRICS]
-        table.add_row(name, *cells, took)
-        markdown.append("| " + " | ".join([name, *cells, took]) + " |")
-    Console().print(table)
-    print("\n".join(markdown))  # plain: a console would wrap the long rows
+            scores = [f"{metrics[m]:.3f}" for m in METRICS]
+        cells.append([name, *scores, took])
+    columns = ["model", "test acc", "macro-F1", "MCC", "AUROC", "training"]
+    print_results(title, columns, cells)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,7 @@ from architectures import PLASMIDS
 from dna_variants import test_metrics
 from kmer_baseline import kmer_baseline, score
 from omegaconf import OmegaConf
-from rich.console import Console
-from rich.table import Table
+from tables import print_results
 
 from seqmodels.cli import compose_config
 from seqmodels.tasks.registry import task_module
@@ -116,16 +115,7 @@ def main() -> None:
         + ", ".join(f"{name} {n}" for name, n in tested.items())
         + (f"; fine-tuning: {' '.join(args.finetune)}" if args.finetune else "")
     )
-    table = Table(title=title)
-    for column in COLUMNS:
-        table.add_column(column, justify="left" if column in ("task", "start") else "right")
-    markdown = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-    for cells in rows:
-        table.add_row(*cells)
-        markdown.append("| " + " | ".join(cells) + " |")
-    Console().print(table)
-    print(title)
-    print("\n".join(markdown))  # plain: a console would wrap the long rows
+    print_results(title, list(COLUMNS), rows, left=2)
 
 
 if __name__ == "__main__":

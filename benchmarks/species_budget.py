@@ -21,7 +21,7 @@ from pathlib import Path
 from dna_variants import test_metrics
 from pretraining import baseline, timed_fit
 from rich.console import Console
-from rich.table import Table
+from tables import print_results
 
 from seqmodels.training.plots import plt, save
 
@@ -73,22 +73,18 @@ def main() -> None:
         Console().print(row)
 
     columns = ["steps", "seqmodels test acc", *(f"{k}-mer LR" for k in ks), "wall min", "CPU min"]
-    table = Table(title="dna_species at 1 kb: test accuracy against the training budget")
-    for column in columns:
-        table.add_column(column, justify="right")
-    markdown = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    for row in rows:
-        cells = [
+    cells = [
+        [
             str(row["steps"]),
             f"{row['acc']:.3f}",
             *(f"{row[k]:.3f}" for k in ks),
             f"{row['wall']:.1f}",
             f"{row['cpu']:.1f}",
         ]
-        table.add_row(*cells)
-        markdown.append("| " + " | ".join(cells) + " |")
-    Console().print(table)
-    print("\n".join(markdown))
+        for row in rows
+    ]
+    title = "dna_species at 1 kb: test accuracy against the training budget"
+    print_results(title, columns, cells, left=0)
     args.out.mkdir(parents=True, exist_ok=True)
     plot(rows, ks, args.out / "species_budget.png")
     print(f"curve: {args.out / 'species_budget.png'}")
