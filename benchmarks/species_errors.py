@@ -33,7 +33,7 @@ from seqmodels.data.dna.windows import split_regions
 from seqmodels.tasks.registry import task_module
 
 MARKOV_ORDERS = range(1, 10)
-SHARED_K = 24  # a 24-mer occurs by chance in a 5 Mb genome with probability ~1e-8
+SHARED_K = 24  # by chance in both strands of a 5 Mb genome: probability about 4e-8
 
 
 def kmer_codes(tokens: np.ndarray, k: int) -> np.ndarray:
