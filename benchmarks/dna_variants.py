@@ -23,11 +23,10 @@ import argparse
 import time
 from pathlib import Path
 
-from kmer_baseline import kmer_baseline, score
+from kmer_baseline import kmer_baseline, prepared_datamodule, score
 from tables import print_results
 
 from seqmodels.cli import compose_config
-from seqmodels.tasks.registry import task_module
 from seqmodels.training.fit import fit
 from seqmodels.training.plots import read_metrics
 
@@ -84,11 +83,7 @@ def main() -> None:
     train_variants(pretrained)
 
     cfg = compose_config(species)
-    datamodule = task_module("dna_species").build_datamodule(cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    datamodule.setup("test")
-    y_test, probs, seconds = kmer_baseline(cfg, datamodule, args.k)
+    y_test, probs, seconds = kmer_baseline(cfg, prepared_datamodule(cfg), args.k)
     rows.append((f"{args.k}-mer spectrum + logistic regression", score(y_test, probs), "", None))
 
     title = (

@@ -42,17 +42,25 @@ from seqmodels.models.pretrained import load_pretrained
 from seqmodels.tasks.registry import task_module
 
 
+def kmer_codes(tokens: np.ndarray, k: int) -> np.ndarray:
+    """The k-mers of a token array as integers (A, C, G, T → 0..3); k-mers with N are left out."""
+    bases = tokens.astype(np.int64) - 1
+    if len(bases) < k:
+        return np.zeros(0, dtype=np.int64)
+    kmers = np.lib.stride_tricks.sliding_window_view(bases, k)
+    kmers = kmers[((kmers >= 0) & (kmers < 4)).all(axis=1)]
+    return kmers @ (4 ** np.arange(k - 1, -1, -1, dtype=np.int64))
+
+
+def both_strands(tokens: np.ndarray, k: int) -> np.ndarray:
+    """The k-mer codes of a window and of its reverse complement."""
+    return np.concatenate([kmer_codes(tokens, k), kmer_codes(reverse_complement(tokens), k)])
+
+
 def kmer_spectrum(tokens: np.ndarray, k: int) -> np.ndarray:
     """Frequencies of the 4^k k-mers of a window and of its reverse complement (k-mers with N
     are left out)."""
-    counts = np.zeros(4**k)
-    place_values = 4 ** np.arange(k - 1, -1, -1)
-    for strand in (tokens, reverse_complement(tokens)):
-        if len(strand) < k:
-            continue
-        kmers = np.lib.stride_tricks.sliding_window_view(strand.astype(np.int64) - 1, k)
-        kmers = kmers[((kmers >= 0) & (kmers < 4)).all(axis=1)]  # A, C, G, T → 0..3
-        counts += np.bincount(kmers @ place_values, minlength=4**k)
+    counts = np.bincount(both_strands(tokens, k), minlength=4**k).astype(np.float64)
     return counts / max(counts.sum(), 1)
 
 
@@ -169,6 +177,15 @@ def regression_table(cfg, datamodule, run: Path, k: int) -> Table:
     return table
 
 
+def prepared_datamodule(cfg):
+    """The task's data module, prepared and set up for fit and test (train, val, test data)."""
+    datamodule = task_module(cfg.task.name).build_datamodule(cfg)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    datamodule.setup("test")
+    return datamodule
+
+
 def training_items(cfg, datamodule) -> list[dict]:
     """The training data as the deep model saw it: for dna_species the random windows of
     trainer.max_steps batches, epoch by epoch; otherwise every training sequence once."""
@@ -204,10 +221,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="task configuration overrides (key=value)")
     args = parser.parse_args()
     cfg = compose_config(args.overrides)
-    datamodule = task_module(cfg.task.name).build_datamodule(cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    datamodule.setup("test")
+    datamodule = prepared_datamodule(cfg)
     run = args.run or Path(cfg.run_root) / cfg.task.name / "latest"
     if getattr(datamodule, "target", "classification") == "regression":
         Console().print(regression_table(cfg, datamodule, run, args.k))

@@ -28,12 +28,11 @@ from pathlib import Path
 import torch
 from architectures import PLASMIDS
 from dna_variants import test_metrics
-from kmer_baseline import kmer_baseline, score
+from kmer_baseline import kmer_baseline, prepared_datamodule, score
 from omegaconf import OmegaConf
 from tables import print_results
 
 from seqmodels.cli import compose_config
-from seqmodels.tasks.registry import task_module
 from seqmodels.training.fit import fit
 from seqmodels.training.plots import read_metrics
 
@@ -54,11 +53,7 @@ def timed_fit(overrides: list[str]) -> tuple[Path, float, float]:
 def baseline(overrides: list[str], k: int) -> tuple[dict[str, float], int]:
     """The k-mer baseline's test scores on the task's data, and the number of test items."""
     cfg = compose_config(overrides)
-    datamodule = task_module(cfg.task.name).build_datamodule(cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    datamodule.setup("test")
-    y_test, probs, _ = kmer_baseline(cfg, datamodule, k)
+    y_test, probs, _ = kmer_baseline(cfg, prepared_datamodule(cfg), k)
     return score(y_test, probs), len(y_test)
 
 

@@ -24,35 +24,26 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from kmer_baseline import kmer_baseline, model_probabilities, training_items
+from kmer_baseline import (
+    both_strands,
+    kmer_baseline,
+    kmer_codes,
+    model_probabilities,
+    prepared_datamodule,
+    training_items,
+)
 from tables import print_results
 
 from seqmodels.cli import compose_config
-from seqmodels.data.dna.tokens import reverse_complement
 from seqmodels.data.dna.windows import split_regions
-from seqmodels.tasks.registry import task_module
 
 MARKOV_ORDERS = range(1, 10)
 SHARED_K = 24  # by chance in both strands of a 5 Mb genome: probability about 4e-8
 
 
-def kmer_codes(tokens: np.ndarray, k: int) -> np.ndarray:
-    """The k-mers of a token array as integers (A, C, G, T → 0..3); k-mers with N are left out."""
-    bases = tokens.astype(np.int64) - 1
-    if len(bases) < k:
-        return np.zeros(0, dtype=np.int64)
-    kmers = np.lib.stride_tricks.sliding_window_view(bases, k)
-    kmers = kmers[((kmers >= 0) & (kmers < 4)).all(axis=1)]
-    return kmers @ (4 ** np.arange(k - 1, -1, -1, dtype=np.int64))
-
-
-def both_strands(tokens: np.ndarray, k: int) -> np.ndarray:
-    return np.concatenate([kmer_codes(tokens, k), kmer_codes(reverse_complement(tokens), k)])
-
-
-def markov_log_likelihoods(train: list[dict], windows: list[np.ndarray], order: int, classes: int):
-    """(windows, classes): each window's log-likelihood (both strands) under each species'
-    order-`order` Markov model, fitted with add-one smoothing on that species' training windows."""
+def markov_fit(train: list[dict], order: int, classes: int) -> np.ndarray:
+    """(classes, 4^(order+1)): log P(base | the `order` bases before it) for each species,
+    counted with add-one smoothing on both strands of that species' training windows."""
     span = order + 1
     counts = np.ones((classes, 4**span))
     for item in train:
@@ -60,18 +51,26 @@ def markov_log_likelihoods(train: list[dict], windows: list[np.ndarray], order: 
             both_strands(item["tokens"].numpy(), span), minlength=4**span
         )
     counts = counts.reshape(classes, 4**order, 4)
-    log_p = np.log(counts / counts.sum(-1, keepdims=True)).reshape(classes, -1)
-    return np.stack([log_p[:, both_strands(window, span)].sum(1) for window in windows])
+    return np.log(counts / counts.sum(-1, keepdims=True)).reshape(classes, -1)
 
 
-def markov_classifier(train, val, test, classes: int) -> tuple[np.ndarray, int]:
-    """Test log-likelihoods of the per-species Markov model of the order best on validation."""
-    (val_x, val_y), (test_x, _) = val, test
-    best = max(
-        MARKOV_ORDERS,
-        key=lambda k: np.mean(markov_log_likelihoods(train, val_x, k, classes).argmax(1) == val_y),
-    )
-    return markov_log_likelihoods(train, test_x, best, classes), best
+def log_likelihoods(log_p: np.ndarray, windows: list[np.ndarray], order: int) -> np.ndarray:
+    """(windows, classes): each window's log-likelihood (both strands) under each species."""
+    return np.stack([log_p[:, both_strands(window, order + 1)].sum(1) for window in windows])
+
+
+def markov_classifier(train, val, test_windows, classes: int) -> tuple[np.ndarray, int]:
+    """Test log-likelihoods of the per-species Markov model of the order best on validation
+    (the lowest such order on a tie)."""
+    val_windows, val_y = val
+    best = None
+    for order in MARKOV_ORDERS:
+        log_p = markov_fit(train, order, classes)
+        accuracy = np.mean(log_likelihoods(log_p, val_windows, order).argmax(1) == val_y)
+        if best is None or accuracy > best[0]:
+            best = (accuracy, order, log_p)
+    _, order, log_p = best
+    return log_likelihoods(log_p, test_windows, order), order
 
 
 def training_kmers(datamodule) -> list[np.ndarray]:
@@ -105,10 +104,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="the run's configuration overrides")
     args = parser.parse_args()
     cfg = compose_config(["task=dna_species", *args.overrides])
-    datamodule = task_module(cfg.task.name).build_datamodule(cfg)
-    datamodule.prepare_data()
-    for stage in ("fit", "test"):
-        datamodule.setup(stage)
+    datamodule = prepared_datamodule(cfg)
     classes, names = datamodule.num_classes, datamodule.class_names
 
     y, lr_probs, _ = kmer_baseline(cfg, datamodule, args.k)
@@ -116,7 +112,7 @@ def main() -> None:
     test_windows, test_y = items_of(datamodule.test_dataset)
     assert (test_y == y).all()
     train, val = training_items(cfg, datamodule), items_of(datamodule.val_dataset)
-    markov, order = markov_classifier(train, val, (test_windows, y), classes)
+    markov, order = markov_classifier(train, val, test_windows, classes)
     predictions = {
         "seqmodels": model_probs.argmax(1),
         f"{args.k}-mer LR": lr_probs.argmax(1),
